@@ -1,0 +1,193 @@
+"""Circuit-breaker state shared by every Odoo process through PostgreSQL.
+
+One row per service. The row is read and written through *separate* cursors
+(``registry.cursor()``) that commit at once, so that:
+- every worker, the cron and the job runner see the same state;
+- a failure still counts when the caller's transaction rolls back;
+- the half-open trial is claimed with one atomic ``UPDATE ... RETURNING``, so
+  exactly one process gets it however many race for it.
+Each process caches the row for ``CACHE_SECONDS`` and buffers successes, which
+are written with the next failure or after ``FLUSH_SECONDS``: a closed, healthy
+breaker costs no database write per call. The decisions themselves are the
+plain functions of ``resilience.breaker``.
+"""
+
+import threading
+import time
+from dataclasses import asdict, fields
+
+from odoo import api, models
+from odoo import fields as ofields
+
+from ..resilience import breaker as bk
+
+CACHE_SECONDS = 1.0  # how stale another process's breaker change may be seen here
+FLUSH_SECONDS = 5.0  # at most one write of buffered successes per process and service
+_STATE_COLUMNS = [f.name for f in fields(bk.BreakerState)]
+_cache = {}  # (dbname, service_id) -> [BreakerState, fetched_at, pending_successes, flushed_at]
+_cache_lock = threading.Lock()
+
+
+class IpaiGatewayBreaker(models.Model):
+    _name = "ipai.gateway.breaker"
+    _description = "Gateway circuit-breaker state"
+    _log_access = False
+
+    # An integer, not a Many2one: the row is written by separate cursors that
+    # must not wait on, or fail against, the caller's uncommitted service row.
+    service_id = ofields.Integer(required=True, index=True)
+    state = ofields.Selection(
+        [(bk.CLOSED, "Closed"), (bk.OPEN, "Open"), (bk.HALF_OPEN, "Half-open")],
+        required=True,
+        default=bk.CLOSED,
+    )
+    since = ofields.Float(default=0.0)
+    open_until = ofields.Float(default=0.0)
+    trial_started = ofields.Float(default=0.0)
+    consecutive_failures = ofields.Integer(default=0)
+    window_start = ofields.Float(default=0.0)
+    window_calls = ofields.Integer(default=0)
+    window_failures = ofields.Integer(default=0)
+    window_slow = ofields.Integer(default=0)
+    last_error = ofields.Char()
+
+    _service_unique = models.Constraint("unique(service_id)", "One breaker per service.")
+
+    # -- shared-state access (separate, committed cursors) --------------------
+
+    def _key(self, service_id):
+        return (self.env.cr.dbname, service_id)
+
+    @api.model
+    def _fetch(self, cr, service_id, lock=False):
+        # Column names come from the BreakerState dataclass, never from input.
+        query = "SELECT %s FROM ipai_gateway_breaker WHERE service_id = %%s" % ", ".join(  # noqa: S608
+            _STATE_COLUMNS
+        )
+        cr.execute(query + (" FOR UPDATE" if lock else ""), [service_id])
+        row = cr.fetchone()
+        if row is None:
+            if not lock:
+                return bk.reset(0.0)  # never used: closed, nothing recorded
+            now = time.time()
+            cr.execute(
+                "INSERT INTO ipai_gateway_breaker (service_id, state, since, window_start) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (service_id) DO NOTHING",
+                [service_id, bk.CLOSED, now, now],
+            )
+            return self._fetch(cr, service_id, lock)
+        values = dict(zip(_STATE_COLUMNS, row, strict=True))
+        default = bk.BreakerState()
+        values = {k: (getattr(default, k) if v is None else v) for k, v in values.items()}
+        return bk.BreakerState(**values)
+
+    @api.model
+    def _store(self, cr, service_id, state):
+        values = asdict(state)
+        values["last_error"] = (values["last_error"] or "")[:500]
+        assignments = ", ".join(f"{c} = %({c})s" for c in _STATE_COLUMNS)
+        assignments = ", ".join(f"{c} = %({c})s" for c in _STATE_COLUMNS)
+        cr.execute(
+            "UPDATE ipai_gateway_breaker SET %s WHERE service_id = %%(service_id)s"  # noqa: S608
+            % assignments,
+            dict(values, service_id=service_id),
+        )
+
+    @api.model
+    def _get_state(self, service_id, fresh=False):
+        """The shared state, from this process's cache when it is fresh enough."""
+        key = self._key(service_id)
+        now = time.monotonic()
+        with _cache_lock:
+            entry = _cache.get(key)
+            if entry and not fresh and now - entry[1] < CACHE_SECONDS:
+                return entry[0]
+        with self.env.registry.cursor() as cr:
+            state = self._fetch(cr, service_id)
+        with _cache_lock:
+            entry = _cache.setdefault(key, [state, now, 0, now])
+            entry[0], entry[1] = state, now
+        return state
+
+    @api.model
+    def _update(self, service_id, change):
+        """Apply ``change(state, pending_successes) -> state`` under a row lock, commit."""
+        key = self._key(service_id)
+        with _cache_lock:
+            entry = _cache.get(key)
+            pending = entry[2] if entry else 0
+            if entry:
+                entry[2] = 0
+        with self.env.registry.cursor() as cr:
+            # Our own transactions are short; never wait long behind another one.
+            cr.execute("SET LOCAL lock_timeout = '5s'")
+            state = self._fetch(cr, service_id, lock=True)
+            state = change(state, pending)
+            self._store(cr, service_id, state)
+        now = time.monotonic()
+        with _cache_lock:
+            _cache[key] = [state, now, 0, now]
+        return state
+
+    @api.model
+    def _record_success(self, service_id, policy):
+        """Buffer a success; flush the buffer at most every FLUSH_SECONDS."""
+        key = self._key(service_id)
+        now = time.monotonic()
+        with _cache_lock:
+            entry = _cache.setdefault(key, [bk.BreakerState(), 0.0, 0, now])
+            entry[2] += 1
+            due = now - entry[3] >= FLUSH_SECONDS
+        if due:
+            wall = time.time()
+            self._update(service_id, lambda s, n: bk.add_successes(s, policy, n, wall))
+
+    @api.model
+    def _record_result(self, service_id, policy, *, success, duration_ms, error="", trial=False):
+        wall = time.time()
+
+        def change(state, pending):
+            state = bk.add_successes(state, policy, pending, wall)
+            return bk.on_result(
+                state, policy, success=success, duration_ms=duration_ms, now=wall,
+                error=error, trial=trial,
+            )
+
+        return self._update(service_id, change)
+
+    @api.model
+    def _claim_trial(self, service_id, policy):
+        """Atomically take the half-open trial; True for exactly one claimant."""
+        now = time.time()
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET LOCAL lock_timeout = '5s'")
+            cr.execute(
+                """
+                UPDATE ipai_gateway_breaker
+                   SET state = %(half)s, trial_started = %(now)s, since = %(now)s
+                 WHERE service_id = %(sid)s
+                   AND ((state = %(open)s AND open_until <= %(now)s)
+                     OR (state = %(half)s AND trial_started <= %(stale)s))
+             RETURNING id
+                """,
+                {"half": bk.HALF_OPEN, "open": bk.OPEN, "now": now, "sid": service_id,
+                 "stale": now - policy.trial_timeout},
+            )
+            won = bool(cr.fetchone())
+        self._get_state(service_id, fresh=True)
+        return won
+
+    @api.model
+    def _probe_succeeded(self, service_id):
+        now = time.time()
+        return self._update(service_id, lambda s, n: bk.on_probe_success(s, now))
+
+    @api.model
+    def _reset(self, service_id):
+        now = time.time()
+        return self._update(service_id, lambda s, n: bk.reset(now))
+
+    @api.model
+    def _forget(self, service_id):
+        with _cache_lock:
+            _cache.pop(self._key(service_id), None)

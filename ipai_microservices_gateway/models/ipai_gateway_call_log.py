@@ -1,0 +1,74 @@
+from odoo import api, fields, models
+
+OUTCOMES = [
+    ("success", "Success"),
+    ("http_error", "HTTP error"),
+    ("timeout", "Timeout"),
+    ("connection_error", "Connection error"),
+    ("short_circuited", "Short-circuited"),
+    ("refused", "Refused"),
+]
+DEFAULT_RETENTION_DAYS = 30
+
+
+class IpaiGatewayCallLog(models.Model):
+    """One row per logical call (retries included). Paths are redacted and no
+    header or body is kept. Rows are written with SQL by ``ipai.gateway``: a
+    success in the caller's transaction, anything else in its own committed
+    transaction, so a failure stays logged when the caller rolls back."""
+
+    _name = "ipai.gateway.call.log"
+    _description = "Gateway call log"
+    _order = "id desc"
+
+    service_id = fields.Many2one("ipai.gateway.service", required=True, ondelete="cascade",
+                                 index=True, readonly=True)
+    company_id = fields.Many2one(related="service_id.company_id", store=True, readonly=True)
+    method = fields.Char(readonly=True)
+    path = fields.Char(readonly=True, help="Target URL path and query, redacted.")
+    status = fields.Integer(string="HTTP status", readonly=True)
+    outcome = fields.Selection(OUTCOMES, required=True, index=True, readonly=True)
+    attempts = fields.Integer(readonly=True)
+    duration_ms = fields.Float(string="Duration (ms)", readonly=True, aggregator="avg")
+    correlation_id = fields.Char(string="Correlation id", index=True, readonly=True)
+    user_id = fields.Many2one("res.users", readonly=True, index=True)
+    job_uuid = fields.Char(string="Job UUID", readonly=True, index=True)
+    error = fields.Char(readonly=True)
+
+    @api.model
+    def _insert(self, cr, values):
+        """Insert one row with ``cr`` (the caller's or a separate cursor)."""
+        cr.execute(
+            """
+            INSERT INTO ipai_gateway_call_log
+                (service_id, company_id, method, path, status, outcome, attempts, duration_ms,
+                 correlation_id, user_id, job_uuid, error,
+                 create_uid, create_date, write_uid, write_date)
+            SELECT %(service_id)s, s.company_id, %(method)s, %(path)s, %(status)s, %(outcome)s,
+                   %(attempts)s, %(duration_ms)s, %(correlation_id)s, %(user_id)s,
+                   %(job_uuid)s, %(error)s,
+                   %(user_id)s, now() at time zone 'UTC', %(user_id)s, now() at time zone 'UTC'
+              FROM ipai_gateway_service s WHERE s.id = %(service_id)s
+            """,
+            values,
+        )
+
+    @api.model
+    def _retention_days(self):
+        param = self.env["ir.config_parameter"].sudo().get_param(
+            "ipai_microservices_gateway.call_log_days"
+        )
+        try:
+            return max(1, int(param)) if param else DEFAULT_RETENTION_DAYS
+        except ValueError:
+            return DEFAULT_RETENTION_DAYS
+
+    @api.autovacuum
+    def _gc_call_logs(self):
+        """Purge call logs older than ``ipai_microservices_gateway.call_log_days``."""
+        self.env.cr.execute(
+            "DELETE FROM ipai_gateway_call_log "
+            "WHERE create_date < now() at time zone 'UTC' - make_interval(days => %s)",
+            [self._retention_days()],
+        )
+        return self.env.cr.rowcount

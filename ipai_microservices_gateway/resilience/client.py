@@ -1,0 +1,179 @@
+"""The one HTTP chokepoint: allowed hosts, timeouts and the retry loop.
+
+Retries are tenacity's ``Retrying``: exponential backoff with full jitter, the
+server's ``Retry-After`` when it sends one, ``stop_after_attempt`` and
+``stop_before_delay`` for the total budget. A non-idempotent method is sent once
+unless the caller gave an idempotency key.
+"""
+
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import tenacity
+
+from .policy import RetryPolicy, may_retry, parse_retry_after
+
+SUCCESS = "success"
+HTTP_ERROR = "http_error"
+TIMEOUT = "timeout"
+CONNECTION_ERROR = "connection_error"
+SHORT_CIRCUITED = "short_circuited"
+REFUSED = "refused"
+
+
+class HostRefused(Exception):
+    """The target host is not among the service's allowed hosts."""
+
+    def __init__(self, host):
+        super().__init__(host)
+        self.host = host
+
+
+class TransportError(Exception):
+    """The request got no HTTP answer: ``kind`` is ``timeout`` or ``connection_error``."""
+
+    def __init__(self, kind, detail, attempts=1, elapsed_ms=0.0):
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.attempts = attempts
+        self.elapsed_ms = elapsed_ms
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict
+    content: bytes
+    elapsed_ms: float = 0.0
+    attempts: int = 1
+    correlation_id: str = ""
+    waits: list = field(default_factory=list)
+
+
+def build_url(base_url, path):
+    """Join ``path`` to ``base_url``; an absolute ``path`` is kept as is (and checked)."""
+    if not path:
+        return base_url
+    if urlsplit(path).scheme:
+        return path
+    return urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
+
+
+def check_host(url, allowed_hosts):
+    """Refuse, before any connection, a URL whose host is not allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise HostRefused(parts.scheme or url)
+    host = (parts.hostname or "").lower()
+    port_host = f"{host}:{parts.port}" if parts.port else host
+    allowed = {h.strip().lower() for h in allowed_hosts if h.strip()}
+    if host not in allowed and port_host not in allowed:
+        raise HostRefused(port_host)
+
+
+def new_correlation_id():
+    return uuid.uuid4().hex
+
+
+class _Wait(tenacity.wait.wait_base):
+    """Full-jitter backoff, or the server's Retry-After when it is longer."""
+
+    def __init__(self, policy, rng):
+        self.policy = policy
+        self.rng = rng
+
+    def __call__(self, retry_state):
+        delay = self.policy.backoff(retry_state.attempt_number, self.rng)
+        outcome = retry_state.outcome
+        if outcome is not None and not outcome.failed:
+            retry_after = parse_retry_after(outcome.result().headers.get("Retry-After"))
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+        return delay
+
+
+def send(
+    session,
+    method,
+    url,
+    *,
+    allowed_hosts,
+    timeout,
+    policy=None,
+    headers=None,
+    json=None,
+    params=None,
+    data=None,
+    idempotency_key=None,
+    correlation_id=None,
+    sleep=time.sleep,
+    rng=None,
+):
+    """Send one logical call; returns a ``Response`` or raises.
+
+    :param timeout: ``(connect, read)`` seconds; both are required.
+    :raises HostRefused: before any connection.
+    :raises TransportError: when no attempt got an HTTP answer.
+    A response with a retryable status that is still failing after the last
+    attempt is returned, not raised: the caller maps statuses to errors.
+    """
+    if not timeout or None in timeout:
+        raise ValueError("connect and read timeouts are mandatory")
+    check_host(url, allowed_hosts)
+    policy = policy or RetryPolicy()
+    method = method.upper()
+    correlation_id = correlation_id or new_correlation_id()
+    headers = dict(headers or {})
+    headers["X-Request-ID"] = correlation_id
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    retryable = may_retry(method, idempotency_key)
+    started = time.monotonic()
+    waits = []
+
+    def attempt():
+        remaining = policy.total_budget - (time.monotonic() - started)
+        read_timeout = max(0.001, min(timeout[1], remaining))
+        try:
+            resp = session.request(
+                method, url, headers=headers, json=json, params=params, data=data,
+                timeout=(timeout[0], read_timeout), allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            detail = f"no answer within the timeout ({exc.__class__.__name__})"
+            raise TransportError(TIMEOUT, detail) from exc
+        except requests.ConnectionError as exc:
+            detail = f"connection failed ({exc.__class__.__name__})"
+            raise TransportError(CONNECTION_ERROR, detail) from exc
+        return Response(resp.status_code, dict(resp.headers), resp.content)
+
+    def record_sleep(seconds):
+        waits.append(seconds)
+        sleep(seconds)
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.max_attempts if retryable else 1)
+        | tenacity.stop_before_delay(policy.total_budget),
+        wait=_Wait(policy, rng or random.random),
+        retry=tenacity.retry_if_exception_type(TransportError)
+        | tenacity.retry_if_result(lambda r: r.status in policy.retry_statuses),
+        retry_error_callback=lambda rs: rs.outcome.result(),
+        sleep=record_sleep,
+        reraise=True,
+    )
+    try:
+        response = retrying(attempt)
+    except TransportError as exc:
+        exc.attempts = retrying.statistics.get("attempt_number", 1)
+        exc.elapsed_ms = (time.monotonic() - started) * 1000.0
+        raise
+    response.attempts = retrying.statistics.get("attempt_number", 1)
+    response.elapsed_ms = (time.monotonic() - started) * 1000.0
+    response.correlation_id = correlation_id
+    response.waits = waits
+    return response

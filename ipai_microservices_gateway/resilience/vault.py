@@ -1,0 +1,112 @@
+"""Credential vault: Fernet keys that never live in the database.
+
+Keys come, first match wins, from the environment variable ``IPAI_VAULT_KEYS``,
+the Odoo option ``ipai_vault_keys``, or a key file named by ``IPAI_VAULT_KEYS_FILE``
+or the Odoo option ``ipai_vault_keys_file``. Several keys are comma- or
+newline-separated: the first encrypts, all of them decrypt (``MultiFernet``), so a
+new key can be put first while older secrets still decrypt until re-encrypted.
+"""
+
+import os
+import re
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+ENV_KEYS = "IPAI_VAULT_KEYS"
+ENV_KEYS_FILE = "IPAI_VAULT_KEYS_FILE"
+CONF_KEYS = "ipai_vault_keys"
+CONF_KEYS_FILE = "ipai_vault_keys_file"
+
+
+class VaultError(Exception):
+    """Base of the vault errors; messages never contain key material."""
+
+
+class VaultKeyMissing(VaultError):
+    """No key is configured."""
+
+
+class VaultKeyInvalid(VaultError):
+    """A configured key is not a valid Fernet key."""
+
+
+class VaultDecryptError(VaultError):
+    """A secret cannot be decrypted with any configured key."""
+
+
+def _split(text):
+    return [k.strip() for k in re.split(r"[,\s]+", text or "") if k.strip()]
+
+
+def load_keys(config=None, environ=None):
+    """Return the configured keys, the encrypting one first.
+
+    :param config: a mapping like ``odoo.tools.config`` (``get`` is used)
+    :param environ: the process environment (defaults to ``os.environ``)
+    :return: ``(keys, source)`` where source names where they came from
+    """
+    environ = os.environ if environ is None else environ
+    config = config or {}
+    if environ.get(ENV_KEYS):
+        return _split(environ[ENV_KEYS]), f"environment variable {ENV_KEYS}"
+    if config.get(CONF_KEYS):
+        return _split(config.get(CONF_KEYS)), f"option {CONF_KEYS}"
+    for path, source in (
+        (environ.get(ENV_KEYS_FILE), f"file named by {ENV_KEYS_FILE}"),
+        (config.get(CONF_KEYS_FILE), f"file named by option {CONF_KEYS_FILE}"),
+    ):
+        if path:
+            try:
+                return _split(Path(path).expanduser().read_text()), source
+            except OSError as exc:
+                raise VaultKeyMissing(f"cannot read the vault key file ({source}): {exc}") from exc
+    return [], None
+
+
+class Vault:
+    """Encrypts and decrypts secrets with MultiFernet."""
+
+    def __init__(self, keys):
+        if not keys:
+            raise VaultKeyMissing("no vault key is configured")
+        try:
+            self._fernets = [Fernet(k.encode() if isinstance(k, str) else k) for k in keys]
+        except (ValueError, TypeError) as exc:
+            raise VaultKeyInvalid(
+                "a vault key is not a valid Fernet key (32 url-safe base64-encoded bytes)"
+            ) from exc
+        self._multi = MultiFernet(self._fernets)
+
+    def encrypt(self, plaintext):
+        return self._multi.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token):
+        try:
+            return self._multi.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise VaultDecryptError(
+                "a stored secret cannot be decrypted with the configured vault keys"
+            ) from exc
+
+    def rotate(self, token):
+        """Re-encrypt ``token`` with the first key (MultiFernet.rotate)."""
+        try:
+            return self._multi.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise VaultDecryptError(
+                "a stored secret cannot be decrypted with the configured vault keys"
+            ) from exc
+
+    def is_current(self, token):
+        """True when the first (encrypting) key decrypts ``token``."""
+        try:
+            self._fernets[0].decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
+
+def looks_encrypted(value):
+    """A Fernet token: version byte 0x80, url-safe base64 ('gAAAAA...')."""
+    return bool(value) and value.startswith("gAAAAA")
