@@ -163,8 +163,9 @@ class OdooServer:
             raise RpcError(data.get("message") or err.get("message"), data)
         return body["result"]
 
-    def json2(self, model, method, api_key=None, ids=None, **kwargs):
-        """POST /json/2/<model>/<method> with a bearer API key (admin's by default)."""
+    def json2(self, model, method, /, api_key=None, ids=None, **kwargs):
+        """POST /json/2/<model>/<method> with a bearer API key (admin's by default);
+        ``kwargs`` are the method's arguments (``method=`` included)."""
         key = api_key or self.admin_key
         body = dict(kwargs)
         if ids is not None:

@@ -241,7 +241,9 @@ class IpaiGateway(models.AbstractModel):
         if status < 400:
             self._record(config, success=True, duration_ms=response.elapsed_ms, trial=trial,
                          health_probe=health_probe)
-            self.env["ipai.gateway.call.log"]._insert(self.env.cr, dict(log, outcome="success"))
+            self.env["ipai.gateway.call.log"]._enqueue(
+                dict(log, outcome="success", at=fields.Datetime.now())
+            )
             return result
         # 4xx client errors (but 429) are the caller's: they do not count against the service.
         counts = status >= 500 or status == 429
@@ -337,11 +339,13 @@ class IpaiGateway(models.AbstractModel):
         if config.auth_type == "none":
             return {}, ()
         service = self.env["ipai.gateway.service"].sudo().browse(config.id)
-        Secret = self.env["ipai.gateway.secret"]
         needed = AUTH_SECRETS[config.auth_type][0]
+        ciphertext = dict(config.ciphertexts).get(needed)
         # sudo: the caller was allowed to call the service; decrypting its secret
         # for this request is the gateway's job, not the caller's.
-        secret = Secret.sudo()._reveal(service, needed)
+        secret = ciphertext and self.env["ipai.gateway.secret"].sudo()._reveal(
+            service, needed, ciphertext
+        )
         if not secret:
             raise GatewaySecretMissing(
                 self.env._(

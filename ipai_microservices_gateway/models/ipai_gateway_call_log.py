@@ -35,6 +35,48 @@ class IpaiGatewayCallLog(models.Model):
     job_uuid = fields.Char(string="Job UUID", readonly=True, index=True)
     error = fields.Char(readonly=True)
 
+    _COLUMNS = ("service_id", "method", "path", "status", "outcome", "attempts", "duration_ms",
+                "correlation_id", "user_id", "job_uuid", "error", "at")
+    _PENDING = "ipai_gateway_call_log"
+
+    @api.model
+    def _enqueue(self, values):
+        """Log a success with the caller's transaction, batched: the rows are
+        written by one INSERT before commit (or before any search on logs)."""
+        cr = self.env.cr
+        pending = cr.precommit.data.setdefault(self._PENDING, [])
+        if not pending:
+            cr.precommit.add(self._flush_pending)
+        pending.append(values)
+
+    def _flush_pending(self):
+        rows = self.env.cr.precommit.data.pop(self._PENDING, None)
+        if not rows:
+            return
+        cr = self.env.cr
+        template = "(%s::int, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, %s)"
+        values = b",".join(
+            cr.mogrify(template, [row.get(c) for c in self._COLUMNS]) for row in rows
+        ).decode()
+        cr.execute(
+            """
+            INSERT INTO ipai_gateway_call_log
+                (service_id, company_id, method, path, status, outcome, attempts, duration_ms,
+                 correlation_id, user_id, job_uuid, error,
+                 create_uid, create_date, write_uid, write_date)
+            SELECT v.service_id, s.company_id, v.method, v.path, v.status, v.outcome,
+                   v.attempts, v.duration_ms, v.correlation_id, v.user_id, v.job_uuid, v.error,
+                   v.user_id, v.at::timestamp, v.user_id, v.at::timestamp
+              FROM (VALUES %s) AS v(service_id, method, path, status, outcome, attempts,
+                                    duration_ms, correlation_id, user_id, job_uuid, error, at)
+              JOIN ipai_gateway_service s ON s.id = v.service_id
+            """ % values  # noqa: S608 - every value was escaped by mogrify
+        )
+
+    def flush_model(self, fnames=None):
+        self._flush_pending()
+        return super().flush_model(fnames)
+
     @api.model
     def _insert(self, cr, values):
         """Insert one row with ``cr`` (the caller's or a separate cursor)."""

@@ -1,3 +1,4 @@
+import functools
 import logging
 
 from odoo import api, fields, models
@@ -7,6 +8,13 @@ from ..exceptions import GatewaySecretMissing
 from ..resilience import vault as vault_lib
 
 _logger = logging.getLogger(__name__)
+
+@functools.lru_cache(maxsize=8)
+def _vault_for(keys):
+    # Keys are re-read from their source on every use; only the parsed Fernet
+    # objects are kept, so a key change takes effect at once.
+    return vault_lib.Vault(list(keys))
+
 
 SECRET_NAMES = [
     ("token", "Bearer token"),
@@ -37,7 +45,7 @@ class IpaiGatewaySecret(models.Model):
         """The vault built from keys outside the database, or a clear error."""
         try:
             keys, _source = vault_lib.load_keys(config)
-            return vault_lib.Vault(keys)
+            return _vault_for(tuple(keys))
         except vault_lib.VaultKeyMissing as exc:
             raise GatewaySecretMissing(
                 self.env._(
@@ -71,13 +79,15 @@ class IpaiGatewaySecret(models.Model):
             self.sudo().create({"service_id": service.id, "name": name, "ciphertext": ciphertext})
 
     @api.model
-    def _reveal(self, service, name):
+    def _reveal(self, service, name, ciphertext=None):
         """The plaintext, or None when the secret is not set."""
-        secret = self.sudo().search([("service_id", "=", service.id), ("name", "=", name)])
-        if not secret:
-            return None
+        if ciphertext is None:
+            secret = self.sudo().search([("service_id", "=", service.id), ("name", "=", name)])
+            if not secret:
+                return None
+            ciphertext = secret.ciphertext
         try:
-            return self._vault().decrypt(secret.ciphertext)
+            return self._vault().decrypt(ciphertext)
         except vault_lib.VaultDecryptError as exc:
             raise GatewaySecretMissing(
                 self.env._(

@@ -42,6 +42,8 @@ class ServiceConfig:
     channel: str
     health_path: str
     health_degraded_ms: int
+    # Ciphertexts only (never plaintext): decrypted at the moment of a call.
+    ciphertexts: tuple = ()
 
 
 class IpaiGatewayService(models.Model):
@@ -378,6 +380,13 @@ class IpaiGatewayService(models.Model):
             channel=self.channel_id.complete_name or "root.ipai.gateway",
             health_path=self.health_path or "",
             health_degraded_ms=self.health_degraded_ms or 1000,
+            # sudo: ciphertexts ride in the cached config so a call needs no query.
+            ciphertexts=tuple(
+                (s.name, s.ciphertext)
+                for s in self.env["ipai.gateway.secret"].sudo().search(
+                    [("service_id", "=", self.id)]
+                )
+            ),
         )
 
     # -- actions -------------------------------------------------------------

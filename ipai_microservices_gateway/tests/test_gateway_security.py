@@ -66,8 +66,12 @@ class TestGatewaySecurity(GatewayCase):
         self.server.plan(FaultServer.echo(), FaultServer.echo())
         with self.shared_cursor():
             before = self.Gateway.call("fault", "GET", "/x")
+            # Every stored secret was encrypted with an older key: all are re-encrypted.
+            stored = self.env["ipai.gateway.secret"].sudo().search_count([])
             action = self.Service.with_user(self.manager).action_reencrypt_secrets()
-            self.assertIn("1 secret(s)", action["params"]["message"])
+            self.assertIn(f"{stored} secret(s)", action["params"]["message"])
+            again = self.Service.with_user(self.manager).action_reencrypt_secrets()
+            self.assertIn("0 secret(s)", again["params"]["message"])
             os.environ["IPAI_VAULT_KEYS"] = new_key  # the old keys are gone now
             after = self.Gateway.call("fault", "GET", "/x")
         for result in (before, after):

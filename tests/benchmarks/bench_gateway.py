@@ -1,0 +1,131 @@
+"""Benchmark: ipai.gateway.call against a bare requests.Session, on loopback.
+
+Run with ``./suite bench gateway``. It creates a throwaway database with the
+gateway installed, starts the misbehaving test server in its own process, then
+calls the same endpoint 2,000 times through ``env['ipai.gateway'].call`` (call
+log on) and 2,000 times through a bare ``requests.Session``, interleaved, and
+prints the median per-call latency of each and their ratio (target <= 1.5x).
+It also prints the cost of a call short-circuited by an open breaker.
+"""
+
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+CALLS = int(os.environ.get("BENCH_CALLS", "2000"))
+PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
+      "user": os.environ.get("IPAI_DB_USER", "odoo")}
+SERVER = """
+import sys, time
+sys.path.insert(0, {path!r})
+from fault_server import FaultServer
+server = FaultServer().start()
+print(server.port, flush=True)
+time.sleep(3600)
+"""
+
+
+def pg(sql):
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    conn.autocommit = True
+    with conn.cursor() as cr:
+        cr.execute(sql)
+    conn.close()
+
+
+def main():
+    odoo_cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
+    addons = os.environ["IPAI_TEST_ADDONS_PATH"]
+    db = f"ipai_bench_gw_{os.getpid()}"
+    data_dir = f"/tmp/{db}"
+    common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
+              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
+    print(f"installing ipai_microservices_gateway in {db} ...", flush=True)
+    subprocess.run([*odoo_cmd, *common, "-d", db, "-i", "ipai_microservices_gateway",
+                    "--stop-after-init", "--log-level=warn", "--no-http"], check=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c",
+         SERVER.format(path=str(REPO / "ipai_microservices_gateway" / "tests"))],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        port = int(server.stdout.readline())
+        run(db, common, port)
+    finally:
+        server.kill()
+        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def run(db, common, port):
+    from odoo import api  # noqa: PLC0415 - Odoo is set up first
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
+    registry = Registry(db)
+    url = f"http://127.0.0.1:{port}"
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        env["ipai.gateway.service"].create([
+            {"name": "Bench", "code": "bench", "base_url": url, "auth_type": "bearer",
+             "token": secrets.token_hex(16), "connect_timeout": 2, "read_timeout": 5},
+            {"name": "Down", "code": "down", "base_url": "http://127.0.0.1:9",
+             "connect_timeout": 0.5, "read_timeout": 0.5, "retry_max_attempts": 1,
+             "breaker_failure_threshold": 1, "breaker_open_seconds": 3600},
+        ])
+    session = requests.Session()
+    gateway_times, bare_times = [], []
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        gateway = env["ipai.gateway"]
+        for _ in range(50):  # warm-up: connections, caches
+            gateway.call("bench", "GET", "/ping")
+            session.get(f"{url}/ping", timeout=(2, 5))
+        for i in range(CALLS):
+            start = time.perf_counter()
+            gateway.call("bench", "GET", "/ping")
+            gateway_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            session.get(f"{url}/ping", timeout=(2, 5))
+            bare_times.append(time.perf_counter() - start)
+            if i % 200 == 199:
+                cr.commit()
+        cr.execute("SELECT count(*) FROM ipai_gateway_call_log")
+        logged = cr.fetchone()[0]
+        # Open the breaker of the down service, then time short-circuited calls.
+        try:
+            gateway.call("down", "GET", "/")
+        except Exception:
+            cr.rollback()
+        open_times = []
+        for _ in range(500):
+            start = time.perf_counter()
+            try:
+                gateway.call("down", "GET", "/")
+            except Exception as exc:
+                assert type(exc).__name__ == "GatewayCircuitOpen", exc
+            open_times.append(time.perf_counter() - start)
+        cr.commit()
+    g, b = statistics.median(gateway_times), statistics.median(bare_times)
+    print(f"calls: {CALLS} gateway + {CALLS} bare requests.Session, interleaved; "
+          f"call log rows written: {logged}")
+    print(f"median gateway call: {g * 1000:.3f} ms (p95 "
+          f"{statistics.quantiles(gateway_times, n=20)[-1] * 1000:.3f} ms)")
+    print(f"median bare Session: {b * 1000:.3f} ms (p95 "
+          f"{statistics.quantiles(bare_times, n=20)[-1] * 1000:.3f} ms)")
+    print(f"ratio gateway / bare: {g / b:.2f}x (target <= 1.5x)")
+    print(f"median short-circuited call (breaker open, logged): "
+          f"{statistics.median(open_times) * 1000:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
