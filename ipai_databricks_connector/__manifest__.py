@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 {
     "name": "Databricks Connector",
-    "summary": "Delta Lake gold tables as read-only Odoo views, medallion jobs, data quality and freshness",
+    "summary": "Delta Lake gold tables as read-only Odoo views, medallion jobs, data quality",
     "version": "19.0.1.0.0",
     "category": "Well-Architected",
     "author": "IPAI",

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 {
     "name": "Well-Architected Assessment",
-    "summary": "Assessments against Azure Well-Architected and the Databricks Lakehouse model, with live evidence",
+    "summary": "Assessments against Azure Well-Architected and the Databricks Lakehouse model",
     "version": "19.0.1.0.0",
     "category": "Well-Architected",
     "author": "IPAI",

@@ -14,10 +14,12 @@ plain functions of ``resilience.breaker``.
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 
 from odoo import api, models
 from odoo import fields as ofields
+from odoo.sql_db import Cursor
 
 from ..resilience import breaker as bk
 
@@ -54,6 +56,21 @@ class IpaiGatewayBreaker(models.Model):
     _service_unique = models.Constraint("unique(service_id)", "One breaker per service.")
 
     # -- shared-state access (separate, committed cursors) --------------------
+
+    @contextmanager
+    def _shared_cursor(self):
+        """A short transaction of its own, committed at once.
+
+        READ COMMITTED, so that a process that waited for another one's row lock
+        sees that process's change (an UPDATE re-checks its WHERE) instead of
+        failing with a serialization error; and a lock timeout, so that nobody
+        waits long behind another transaction.
+        """
+        with self.env.registry.cursor() as cr:
+            if type(cr) is Cursor:  # not in tests' shared-transaction mode
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cr.execute("SET LOCAL lock_timeout = '5s'")
+            yield cr
 
     def _key(self, service_id):
         return (self.env.cr.dbname, service_id)
@@ -102,7 +119,7 @@ class IpaiGatewayBreaker(models.Model):
             entry = _cache.get(key)
             if entry and not fresh and now - entry[1] < CACHE_SECONDS:
                 return entry[0]
-        with self.env.registry.cursor() as cr:
+        with self._shared_cursor() as cr:
             state = self._fetch(cr, service_id)
         with _cache_lock:
             entry = _cache.setdefault(key, [state, now, 0, now])
@@ -118,9 +135,7 @@ class IpaiGatewayBreaker(models.Model):
             pending = entry[2] if entry else 0
             if entry:
                 entry[2] = 0
-        with self.env.registry.cursor() as cr:
-            # Our own transactions are short; never wait long behind another one.
-            cr.execute("SET LOCAL lock_timeout = '5s'")
+        with self._shared_cursor() as cr:
             state = self._fetch(cr, service_id, lock=True)
             state = change(state, pending)
             self._store(cr, service_id, state)
@@ -159,8 +174,7 @@ class IpaiGatewayBreaker(models.Model):
     def _claim_trial(self, service_id, policy):
         """Atomically take the half-open trial; True for exactly one claimant."""
         now = time.time()
-        with self.env.registry.cursor() as cr:
-            cr.execute("SET LOCAL lock_timeout = '5s'")
+        with self._shared_cursor() as cr:
             cr.execute(
                 """
                 UPDATE ipai_gateway_breaker

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 OUTCOMES = [
     ("success", "Success"),
@@ -53,12 +54,9 @@ class IpaiGatewayCallLog(models.Model):
         rows = self.env.cr.precommit.data.pop(self._PENDING, None)
         if not rows:
             return
-        cr = self.env.cr
         template = "(%s::int, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, %s)"
-        values = b",".join(
-            cr.mogrify(template, [row.get(c) for c in self._COLUMNS]) for row in rows
-        ).decode()
-        cr.execute(
+        values = SQL(", ").join(SQL(template, *[row.get(c) for c in self._COLUMNS]) for row in rows)
+        self.env.cr.execute(SQL(
             """
             INSERT INTO ipai_gateway_call_log
                 (service_id, company_id, method, path, status, outcome, attempts, duration_ms,
@@ -70,8 +68,9 @@ class IpaiGatewayCallLog(models.Model):
               FROM (VALUES %s) AS v(service_id, method, path, status, outcome, attempts,
                                     duration_ms, correlation_id, user_id, job_uuid, error, at)
               JOIN ipai_gateway_service s ON s.id = v.service_id
-            """ % values  # noqa: S608 - every value was escaped by mogrify
-        )
+            """,
+            values,
+        ))
 
     def flush_model(self, fnames=None):
         self._flush_pending()
