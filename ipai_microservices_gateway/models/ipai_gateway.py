@@ -462,9 +462,8 @@ class IpaiGateway(models.AbstractModel):
         )
         recent = self.env.cr.fetchone()[0]
         summary["queue_job_runner"] = {"recent_jobs": bool(recent), "done_last_hour": recent}
-        Breaker = self.env["ipai.gateway.breaker"]
-        for service in self.env["ipai.gateway.service"].search([("active", "=", True)]):
-            state = Breaker._get_state(service.id)
+        services = self.env["ipai.gateway.service"].search([("active", "=", True)])
+        for state in self.env["ipai.gateway.breaker"]._get_states(services.ids).values():
             summary["breakers"][state.state] += 1
         if summary["breakers"]["open"]:
             summary["status"] = "degraded"

@@ -127,6 +127,30 @@ class IpaiGatewayBreaker(models.Model):
         return state
 
     @api.model
+    def _get_states(self, service_ids):
+        """Fresh states of several services in one query (forms, lists, health)."""
+        if not service_ids:
+            return {}
+        query = "SELECT service_id, %s FROM ipai_gateway_breaker WHERE service_id = ANY(%%s)" % (  # noqa: S608
+            ", ".join(_STATE_COLUMNS)
+        )
+        with self._shared_cursor() as cr:
+            cr.execute(query, [list(service_ids)])
+            rows = {row[0]: row[1:] for row in cr.fetchall()}
+        default = bk.BreakerState()
+        states = {}
+        for service_id in service_ids:
+            row = rows.get(service_id)
+            if row is None:
+                states[service_id] = bk.reset(0.0)
+                continue
+            values = dict(zip(_STATE_COLUMNS, row, strict=True))
+            states[service_id] = bk.BreakerState(
+                **{k: (getattr(default, k) if v is None else v) for k, v in values.items()}
+            )
+        return states
+
+    @api.model
     def _update(self, service_id, change):
         """Apply ``change(state, pending_successes) -> state`` under a row lock, commit."""
         key = self._key(service_id)

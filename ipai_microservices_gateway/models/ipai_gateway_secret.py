@@ -89,14 +89,18 @@ class IpaiGatewaySecret(models.Model):
         try:
             return self._vault().decrypt(ciphertext)
         except vault_lib.VaultDecryptError as exc:
-            raise GatewaySecretMissing(
-                self.env._(
-                    "The secret '%(name)s' of service %(service)s cannot be decrypted with the "
-                    "configured vault keys. Add the key it was encrypted with (after the current "
-                    "one) to the vault keys, or set the secret again.",
-                    name=name, service=service.code,
-                )
-            ) from exc
+            raise self._undecryptable(name, service.code) from exc
+
+    @api.model
+    def _undecryptable(self, name, service_code):
+        return GatewaySecretMissing(
+            self.env._(
+                "The secret '%(name)s' of service %(service)s cannot be decrypted with the "
+                "configured vault keys. Add the key it was encrypted with (after the current "
+                "one) to the vault keys, or set the secret again.",
+                name=name, service=service_code,
+            )
+        )
 
     @api.model
     def _rotate_all(self):
@@ -110,13 +114,7 @@ class IpaiGatewaySecret(models.Model):
             try:
                 secret.ciphertext = vault.rotate(secret.ciphertext)
             except vault_lib.VaultDecryptError as exc:
-                raise GatewaySecretMissing(
-                    self.env._(
-                        "The secret '%(name)s' of service %(service)s cannot be decrypted with "
-                        "any configured vault key; nothing was re-encrypted. Add its old key "
-                        "to the vault keys and try again.",
-                        name=secret.name, service=secret.service_id.code,
-                    )
-                ) from exc
+                # The caller's transaction rolls back: nothing is re-encrypted.
+                raise self._undecryptable(secret.name, secret.service_id.code) from exc
             count += 1
         return count

@@ -228,20 +228,12 @@ class IpaiGatewayService(models.Model):
                 service.secret_status = self.env._("Not set")
 
     def _compute_breaker(self):
-        Breaker = self.env["ipai.gateway.breaker"]
+        def to_dt(epoch):
+            return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else False
+
+        states = self.env["ipai.gateway.breaker"]._get_states([s.id for s in self if s.id])
         for service in self:
-            if not service.id:
-                service.update({"breaker_state": bk.CLOSED, "breaker_since": False,
-                                "breaker_open_until": False, "breaker_last_error": False,
-                                "breaker_consecutive_failures": 0})
-                continue
-            state = Breaker._get_state(service.id, fresh=True)
-
-            def to_dt(epoch):
-                if not epoch:
-                    return False
-                return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
-
+            state = states.get(service.id) or bk.reset(0.0)
             service.breaker_state = state.state
             service.breaker_since = to_dt(state.since)
             service.breaker_open_until = to_dt(state.open_until) if state.state != bk.CLOSED \
