@@ -1,18 +1,32 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 {
     "name": "Well-Architected Assessment",
-    "summary": "Assessments against Azure Well-Architected and the Databricks Lakehouse model",
+    "summary": "Assessments against Azure Well-Architected and the Databricks Lakehouse model, "
+    "with live evidence",
     "version": "19.0.1.0.0",
     "category": "Well-Architected",
     "author": "IPAI",
     "website": "https://github.com/ipai/well-architected-suite",
     "license": "LGPL-3",
     "depends": ["ipai_well_architected", "mail", "queue_job"],
-    "external_dependencies": {"python": []},
+    "external_dependencies": {"python": ["jsonschema"]},
     "data": [
         "security/ipai_waf_assessment_security.xml",
         "security/ir.model.access.csv",
+        "security/ipai_waf_assessment_rules.xml",
+        "data/ipai_waf_catalog_data.xml",
+        "data/ipai_waf_assessment_data.xml",
+        "data/ir_cron_data.xml",
+        "data/queue_job_data.xml",
+        "views/ipai_waf_catalog_views.xml",
+        "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
+        "report/ipai_waf_assessment_report.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "ipai_waf_assessment/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
 }

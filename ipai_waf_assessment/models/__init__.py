@@ -1,0 +1,1 @@
+from . import ipai_waf_assessment, ipai_waf_catalog, ipai_waf_check_registry

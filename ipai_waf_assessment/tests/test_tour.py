@@ -1,0 +1,37 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
+import os
+from unittest.mock import patch
+
+from odoo.fields import Command
+from odoo.tests import HttpCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestAssessmentTour(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ipai.waf.framework"].create({
+            "code": "TOUR", "name": "Tour framework",
+            "pillar_ids": [Command.create({"code": "tres", "name": "Tour Resilience"})],
+        })
+        cls.env["ipai.waf.control"].create({
+            "code": "TOUR-LISTDB", "name": "Tour database manager hidden",
+            "pillar_id": cls.env["ipai.waf.pillar"].search([("code", "=", "tres")]).id,
+            "check_key": "db_manager_hidden",
+        })
+
+    def test_tour_import_run_checks(self):
+        # No job runner inside HttpCase: queue_job's documented switch runs each check job
+        # at once (the job code itself is exercised unchanged).
+        with patch.dict(os.environ, {"QUEUE_JOB__NO_DELAY": "1"}):
+            self.start_tour("/odoo", "ipai_waf_assessment_tour", login="admin", timeout=180)
+        assessment = self.env["ipai.waf.assessment"].search(
+            [("name", "=", "Tour assessment")], limit=1)
+        self.assertTrue(assessment, "the tour imported the report")
+        self.assertTrue(assessment.finding_ids)
+        self.assertEqual(assessment.state, "done")
+        self.assertEqual(assessment.check_done, assessment.check_total)
+        self.assertGreaterEqual(assessment.check_total, 1)
+        checked = assessment.finding_ids.filtered(lambda f: f.control_id.code == "TOUR-LISTDB")
+        self.assertEqual(checked.source, "automated")

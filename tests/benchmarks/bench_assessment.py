@@ -1,0 +1,150 @@
+"""Benchmark: ipai_waf_assessment scoring, Markdown import and a check run.
+
+Run with ``./suite bench assessment``. It creates a throwaway database with the
+assessment module installed and prints:
+- the time to score an assessment with 2,000 findings (``_recompute_scores``);
+- the time to import a 1,000-row Markdown report (``import_report``);
+- the wall time of a full automated check run executed by the queue_job runner
+  of a real Odoo server (workers=2), from "Run checks" to state done.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import psycopg2
+
+PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
+      "user": os.environ.get("IPAI_DB_USER", "odoo")}
+FINDINGS = int(os.environ.get("BENCH_FINDINGS", "2000"))
+ROWS = int(os.environ.get("BENCH_ROWS", "1000"))
+CHECKS = int(os.environ.get("BENCH_CHECKS", "20"))
+
+
+def pg(sql):
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    conn.autocommit = True
+    with conn.cursor() as cr:
+        cr.execute(sql)
+    conn.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main():
+    odoo_cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
+    addons = os.environ["IPAI_TEST_ADDONS_PATH"]
+    db = f"ipai_bench_waf_{os.getpid()}"
+    data_dir = f"/tmp/{db}"
+    common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
+              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
+    print(f"installing ipai_waf_assessment in {db} ...", flush=True)
+    subprocess.run([*odoo_cmd, *common, "-d", db, "-i", "ipai_waf_assessment",
+                    "--stop-after-init", "--log-level=warn", "--no-http"], check=True)
+    try:
+        run(db, common, odoo_cmd)
+    finally:
+        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def markdown_report(rows):
+    lines = ["# Bench workload", "", "## Reliability (Score: 70/100)", "",
+             "| Component | Status | Evidence |", "|---|---|---|"]
+    marks = ["✅ Implemented", "⚠️ Partial", "❌ Missing", "Planned"]
+    lines += [f"| Bench component {i} | {marks[i % 4]} | evidence {i} |" for i in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def run(db, common, odoo_cmd):
+    from odoo import api  # noqa: PLC0415 - Odoo is set up first
+    from odoo.fields import Command  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
+    registry = Registry(db)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        framework = env["ipai.waf.framework"].create({
+            "code": "BENCH", "name": "Bench", "pillar_ids": [
+                Command.create({"code": f"bp{i}", "name": f"Bench pillar {i}"}) for i in range(5)
+            ],
+        })
+        pillars = framework.pillar_ids
+        controls = env["ipai.waf.control"].create([
+            {"code": f"BENCH-{i}", "name": f"Bench control {i}",
+             "pillar_id": pillars[i % 5].id, "severity": ("high", "medium", "low")[i % 3],
+             "extra_pillar_ids": [Command.link(pillars[(i + 1) % 5].id)] if i % 7 == 0 else []}
+            for i in range(FINDINGS)
+        ])
+        assessment = env["ipai.waf.assessment"].create({
+            "name": "Bench", "framework_ids": [Command.set(framework.ids)],
+        })
+        statuses = ["implemented", "partial", "planned", "missing", "unknown"]
+        env["ipai.waf.finding"].create([
+            {"assessment_id": assessment.id, "control_id": c.id, "status": statuses[i % 5]}
+            for i, c in enumerate(controls)
+        ])
+        env.invalidate_all()
+        start = time.perf_counter()
+        assessment._recompute_scores()
+        scoring = time.perf_counter() - start
+        print(f"scoring {FINDINGS} findings: {scoring * 1000:.1f} ms "
+              f"(overall {assessment.overall_score:.2f}, grade {assessment.grade})")
+
+        report = markdown_report(ROWS)
+        start = time.perf_counter()
+        result = env["ipai.waf.assessment"].import_report("Bench import", report, "markdown")
+        importing = time.perf_counter() - start
+        imported = env["ipai.waf.assessment"].browse(result["id"])
+        print(f"import of a {ROWS}-row Markdown report: {importing * 1000:.1f} ms "
+              f"({len(imported.finding_ids)} findings, {len(result['warnings'])} warnings)")
+
+        # Checks: repeat the built-in ones so the run has CHECKS jobs.
+        keys = ["db_manager_hidden", "admin_2fa", "queue_job_runner", "gateway_health",
+                "databricks_quality"]
+        env["ipai.waf.control"].create([
+            {"code": f"BENCH-CHK-{i}", "name": f"Bench check {i}", "pillar_id": pillars[0].id,
+             "check_key": keys[i % len(keys)]}
+            for i in range(CHECKS)
+        ])
+        check_assessment = env["ipai.waf.assessment"].create({"name": "Bench checks"})
+        cr.commit()
+    port = free_port()
+    server = subprocess.Popen(
+        [*odoo_cmd, *common, "-d", db, f"--http-port={port}", "--workers=2",
+         "--server-wide-modules=web,queue_job", "--log-level=warn",
+         "--max-cron-threads=0"],
+    )
+    try:
+        time.sleep(5)  # let the job runner connect
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            assessment = env["ipai.waf.assessment"].browse(check_assessment.id)
+            start = time.perf_counter()
+            assessment.action_run_checks()
+            total = assessment.check_total
+            cr.commit()
+        state = "running"
+        while state != "done" and time.perf_counter() - start < 300:
+            time.sleep(0.2)
+            with registry.cursor() as cr:
+                cr.execute("SELECT state, check_done FROM ipai_waf_assessment WHERE id = %s",
+                           (check_assessment.id,))
+                state, done = cr.fetchone()
+        elapsed = time.perf_counter() - start
+        print(f"full check run through the job runner: {total} checks, {done} done, "
+              f"state {state}, {elapsed:.2f} s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
