@@ -119,7 +119,7 @@ def run(db, common, odoo_cmd):
     port = free_port()
     server = subprocess.Popen(
         [*odoo_cmd, *common, "-d", db, f"--http-port={port}", "--workers=2",
-         "--server-wide-modules=web,queue_job", "--log-level=warn",
+         "--load=web,queue_job", "--log-level=warn",
          "--max-cron-threads=0"],
     )
     try:
