@@ -12,7 +12,19 @@
     "data": [
         "security/ipai_databricks_connector_security.xml",
         "security/ir.model.access.csv",
+        "security/ipai_databricks_connector_rules.xml",
+        "data/queue_job_data.xml",
+        "data/ir_cron_data.xml",
+        "views/ipai_databricks_workspace_views.xml",
+        "views/ipai_databricks_view_views.xml",
+        "views/ipai_databricks_job_views.xml",
+        "views/ipai_databricks_quality_views.xml",
         "views/ipai_databricks_connector_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "ipai_databricks_connector/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
 }

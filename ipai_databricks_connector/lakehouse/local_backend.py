@@ -1,0 +1,111 @@
+"""Local Delta Lake + DuckDB backend standing in for a Databricks SQL warehouse."""
+
+import os
+import re
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_NAME3 = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
+_TOKEN = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|:([A-Za-z_]\w*)|[^'\":-]+|.", re.S
+)
+
+
+def split_name(name):
+    parts = name.split(".")
+    if len(parts) != 3 or not all(_IDENT.match(p) for p in parts):
+        raise ValueError("Table name must be catalog.schema.table: %r" % name)
+    return parts
+
+
+def translate_params(sql):
+    """Translate Databricks ``:name`` markers to DuckDB ``$name`` outside literals."""
+    out = []
+    for match in _TOKEN.finditer(sql):
+        if match.group(1) and not match.group(0).startswith(("'", '"', "--")):
+            out.append("$" + match.group(1))
+        else:
+            out.append(match.group(0))
+    return "".join(out)
+
+
+class LocalLakehouse:
+    def __init__(self, root, storage_options=None):
+        self.root = str(root).rstrip("/")
+        self.storage_options = storage_options or None
+
+    def table_uri(self, name):
+        return "/".join([self.root, *split_name(name)])
+
+    def _table(self, name):
+        return DeltaTable(self.table_uri(name), storage_options=self.storage_options)
+
+    def table_exists(self, name):
+        return DeltaTable.is_deltatable(self.table_uri(name), self.storage_options)
+
+    def table_version(self, name):
+        return self._table(name).version()
+
+    def history(self, name):
+        return [
+            {"version": h.get("version"), "timestamp": h.get("timestamp"),
+             "operation": h.get("operation")}
+            for h in self._table(name).history()
+        ]
+
+    def write_table(self, name, data, mode="overwrite", partition_by=None):
+        if mode not in ("overwrite", "append"):
+            raise ValueError("mode must be overwrite or append")
+        write_deltalake(self.table_uri(name), data, mode=mode, partition_by=partition_by,
+                        storage_options=self.storage_options,
+                        schema_mode="overwrite" if mode == "overwrite" else None)
+        return self.table_version(name)
+
+    def list_tables(self):
+        if "://" in self.root:
+            raise NotImplementedError("list_tables is only implemented for local roots")
+        found = []
+        for cat in sorted(os.listdir(self.root)) if os.path.isdir(self.root) else []:
+            for sch in sorted(os.listdir(os.path.join(self.root, cat))):
+                for tab in sorted(os.listdir(os.path.join(self.root, cat, sch))):
+                    name = "%s.%s.%s" % (cat, sch, tab)
+                    if _IDENT.match(cat) and self.table_exists(name):
+                        found.append(name)
+        return found
+
+    def _connect(self, sql):
+        con = duckdb.connect()
+        names = {".".join(m.groups()) for m in _NAME3.finditer(sql)}
+        rewritten = sql
+        for i, name in enumerate(sorted(names, key=len, reverse=True)):
+            if not self.table_exists(name):
+                continue
+            view = "__t%d" % i
+            con.register(view, self._table(name).to_pyarrow_dataset())
+            rewritten = re.sub(r"\b%s\b" % re.escape(name), view, rewritten)
+        return con, rewritten
+
+    def execute(self, sql, parameters=None):
+        """Run SQL; returns a streaming ``pyarrow.RecordBatchReader``."""
+        con, rewritten = self._connect(sql)
+        params = dict(parameters or {})
+        rel = con.sql(translate_params(rewritten), params=params or None)
+        return rel.to_arrow_reader(100_000)  # streamed batch by batch, bounded memory
+
+    def schema(self, sql, parameters=None):
+        return self.execute(sql, parameters).schema
+
+    def run_step(self, select_sql, target, mode="overwrite", parameters=None):
+        """Run a SELECT over Delta tables and write its result to ``target``.
+
+        This is a local medallion job step; returns the new Delta version.
+        The reader is streamed into delta-rs, so memory stays bounded.
+        """
+        reader = self.execute(select_sql, parameters)
+        return self.write_table(target, reader, mode=mode)
+
+
+__all__ = ["LocalLakehouse", "pa", "split_name", "translate_params"]

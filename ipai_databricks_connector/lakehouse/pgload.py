@@ -1,0 +1,78 @@
+"""Stream Arrow record batches into PostgreSQL ``COPY ... FROM STDIN (FORMAT csv)``.
+
+One COPY for the whole result, fed from a file-like object that converts one
+record batch at a time: memory stays at about one batch whatever the table size.
+"""
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv
+
+_CSV_OPTIONS = csv.WriteOptions(include_header=False)
+
+
+def _csv_safe(column):
+    """Types the CSV writer cannot write (lists, structs, maps, binary) become JSON text."""
+    t = column.type
+    if pa.types.is_timestamp(t) and t.tz:
+        # Odoo stores naive UTC datetimes.
+        return pc.cast(column, pa.timestamp(t.unit))
+    if (pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+            or pa.types.is_dictionary(t)):
+        return pa.array([None if v is None else json.dumps(v, default=str)
+                         for v in column.to_pylist()], pa.string())
+    return column
+
+
+def with_ids(batches, first_id):
+    """Prepend an ``id`` column numbered from ``first_id`` (the rows of the Odoo model)."""
+    next_id = first_id
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        ids = pa.array(range(next_id, next_id + batch.num_rows), pa.int64())
+        next_id += batch.num_rows
+        columns = [ids] + [_csv_safe(c) for c in batch.columns]
+        yield pa.RecordBatch.from_arrays(columns, names=["id", *batch.schema.names])
+
+
+class CopyStream(io.RawIOBase):
+    """A read-only file over CSV chunks made lazily from record batches."""
+
+    def __init__(self, batches):
+        self._batches = iter(batches)
+        self._chunk = memoryview(b"")
+        self._pos = 0
+        self.rows = 0
+
+    def readable(self):
+        return True
+
+    def _next_chunk(self):
+        for batch in self._batches:
+            self.rows += batch.num_rows
+            out = io.BytesIO()
+            csv.write_csv(pa.Table.from_batches([batch]), out, _CSV_OPTIONS)
+            return memoryview(out.getvalue())
+        return None
+
+    def read(self, size=-1):
+        """Up to ``size`` bytes of the current chunk (a short read is fine for COPY);
+        an offset instead of slicing keeps this linear in the data size."""
+        while self._pos >= len(self._chunk):
+            chunk = self._next_chunk()
+            if chunk is None:
+                return b""
+            self._chunk, self._pos = chunk, 0
+        end = len(self._chunk) if size is None or size < 0 else self._pos + size
+        data = bytes(self._chunk[self._pos:end])
+        self._pos += len(data)
+        return data
+
+    def readinto(self, b):
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)

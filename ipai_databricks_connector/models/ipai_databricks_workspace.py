@@ -1,0 +1,158 @@
+import logging
+import os
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import config
+
+from ..lakehouse import errors
+from ..lakehouse.local_backend import LocalLakehouse
+
+_logger = logging.getLogger(__name__)
+
+
+def default_local_root(dbname):
+    """Where the embedded backend keeps Delta tables unless a path is given."""
+    return os.path.join(config["data_dir"], "ipai_lakehouse", dbname)
+
+
+class IpaiDatabricksWorkspace(models.Model):
+    _name = "ipai.databricks.workspace"
+    _description = "Databricks workspace"
+    _order = "sequence, name"
+
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)
+    backend = fields.Selection(
+        [("local", "Local Delta Lake (embedded)"), ("databricks", "Databricks")],
+        required=True, default="local",
+        help="Local: Delta tables read with delta-rs and queried with DuckDB, no cloud "
+        "account needed. Databricks: a SQL warehouse and Jobs, called through the gateway.",
+    )
+    # Databricks backend
+    service_id = fields.Many2one(
+        "ipai.gateway.service", string="Gateway service", domain=[("kind", "=", "databricks")],
+        help="Holds the workspace URL and its token (PAT or OAuth M2M client credentials) "
+        "in the gateway's encrypted vault.",
+    )
+    warehouse_id = fields.Char(string="SQL warehouse id")
+    catalog = fields.Char(default="main")
+    schema_name = fields.Char(string="Schema", default="default")
+    # Local backend
+    local_root = fields.Char(
+        string="Lakehouse root",
+        help="A directory, or s3://bucket/prefix for an S3-compatible bucket (MinIO). "
+        "Empty: a folder in Odoo's data directory.",
+    )
+    storage_service_id = fields.Many2one(
+        "ipai.gateway.service", string="Bucket credentials",
+        help="For s3:// roots: a gateway service whose base URL is the S3 endpoint, with Basic "
+        "authentication (user = access key id, password = secret key, kept in the vault).",
+    )
+    storage_region = fields.Char(default="us-east-1")
+    connection_state = fields.Selection(
+        [("unknown", "Not tested"), ("ok", "OK"), ("failed", "Failed")],
+        default="unknown", readonly=True, copy=False,
+    )
+    connection_message = fields.Char(readonly=True, copy=False)
+    view_count = fields.Integer(compute="_compute_counts")
+    job_count = fields.Integer(compute="_compute_counts")
+
+    @api.constrains("backend", "service_id", "warehouse_id")
+    def _check_backend(self):
+        for ws in self:
+            if ws.backend == "databricks" and not (ws.service_id and ws.warehouse_id):
+                raise ValidationError(self.env._(
+                    "A Databricks workspace needs a gateway service and a SQL warehouse id."
+                ))
+
+    def _compute_counts(self):
+        views = dict(self.env["ipai.databricks.view"]._read_group(
+            [("workspace_id", "in", self.ids)], ["workspace_id"], ["__count"]))
+        jobs = dict(self.env["ipai.databricks.job"]._read_group(
+            [("workspace_id", "in", self.ids)], ["workspace_id"], ["__count"]))
+        for ws in self:
+            ws.view_count = views.get(ws, 0)
+            ws.job_count = jobs.get(ws, 0)
+
+    @api.model
+    def _ensure_job_channel(self):
+        """Create root.ipai.databricks (idempotent; root.ipai may come from another module)."""
+        Channel = self.env["queue.job.channel"]
+        parent = Channel.search([("complete_name", "=", "root")], limit=1)
+        for name in ("ipai", "databricks"):
+            channel = Channel.search([("name", "=", name), ("parent_id", "=", parent.id)], limit=1)
+            parent = channel or Channel.create({"name": name, "parent_id": parent.id})
+        return parent
+
+    # -- local backend ---------------------------------------------------------
+
+    def _local_root(self):
+        self.ensure_one()
+        return self.local_root or default_local_root(self.env.cr.dbname)
+
+    def _storage_options(self):
+        root = self._local_root()
+        if "://" not in root:
+            return None
+        service = self.storage_service_id
+        if not service:
+            raise UserError(self.env._(
+                "Workspace %s reads a bucket: set its bucket credentials.", self.display_name))
+        # sudo: the vault is readable by nobody; the workspace owns this service.
+        secret_model = self.env["ipai.gateway.secret"].sudo()
+        secret = secret_model._reveal(service, "password")
+        return {
+            "AWS_ENDPOINT_URL": service.base_url, "AWS_ACCESS_KEY_ID": service.sudo().username,
+            "AWS_SECRET_ACCESS_KEY": secret or "", "AWS_REGION": self.storage_region or "us-east-1",
+            "AWS_ALLOW_HTTP": "true" if service.base_url.startswith("http://") else "false",
+            "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+        }
+
+    def _lakehouse(self):
+        self.ensure_one()
+        if self.backend != "local":
+            raise UserError(self.env._("Workspace %s is not a local one.", self.display_name))
+        root = self._local_root()
+        if "://" not in root:
+            os.makedirs(root, exist_ok=True)
+        return LocalLakehouse(root, storage_options=self._storage_options())
+
+    # -- actions ---------------------------------------------------------------
+
+    def action_test_connection(self):
+        for ws in self:
+            try:
+                message = ws._test_connection()
+                vals = {"connection_state": "ok", "connection_message": message}
+            except (errors.DatabricksError, UserError, OSError, ValueError) as exc:
+                vals = {"connection_state": "failed", "connection_message": str(exc)[:500]}
+            ws.write(vals)
+        if len(self) == 1:
+            return {
+                "type": "ir.actions.client", "tag": "display_notification",
+                "params": {
+                    "title": self.env._("Test connection"),
+                    "message": self.connection_message,
+                    "type": "success" if self.connection_state == "ok" else "danger",
+                    "sticky": self.connection_state != "ok",
+                },
+            }
+        return True
+
+    def _test_connection(self):
+        self.ensure_one()
+        if self.backend == "local":
+            lake = self._lakehouse()
+            tables = lake.list_tables() if "://" not in lake.root else []
+            lake.execute("SELECT 1 AS ok").read_all()
+            return self.env._("Local lakehouse at %(root)s: %(n)s Delta table(s).",
+                              root=lake.root, n=len(tables))
+        transport = self.env["ipai.databricks"]._transport(self)
+        warehouse = transport("GET", f"/api/2.0/sql/warehouses/{self.warehouse_id}")
+        transport("GET", "/api/2.0/clusters/list")
+        return self.env._("SQL warehouse %(name)s is %(state)s.",
+                          name=warehouse.get("name") or self.warehouse_id,
+                          state=warehouse.get("state") or "?")
