@@ -1,0 +1,782 @@
+"""A local HTTP server speaking the documented Databricks REST API over ``LocalLakehouse``.
+
+It stands in for a workspace in tests, demos and benchmarks: Statement Execution API 2.0
+(INLINE / EXTERNAL_LINKS, chunking, links that expire), Jobs 2.1 with SQL-file tasks
+(run-now, idempotency tokens, repair), warehouses and clusters listings, and faults on
+demand. Plain Python: no Odoo import, only stdlib + pyarrow + duckdb + deltalake::
+
+    server = DatabricksApiServer(root, token="dapi-test").start()
+    ...  # talk to server.url with "Authorization: Bearer dapi-test"
+    server.stop()
+
+CLI: ``python -m lakehouse.api_server --data DIR --token T [--port 8443]``.
+"""
+
+import argparse
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import os
+import re
+import secrets
+import signal
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import duckdb
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from .local_backend import _TOKEN, LocalLakehouse
+
+INLINE_LIMIT = 25 * 1024 * 1024  # documented INLINE result limit
+_CHUNK_KEYS = ("chunk_index", "row_offset", "row_count", "byte_count")
+DEFAULT_CODES = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                 404: "RESOURCE_DOES_NOT_EXIST", 409: "RESOURCE_CONFLICT",
+                 429: "REQUEST_LIMIT_EXCEEDED", 500: "INTERNAL_ERROR",
+                 503: "TEMPORARILY_UNAVAILABLE"}
+# duckdb exception -> (Databricks error class, SQLSTATE)
+SQL_ERRORS = [(duckdb.ParserException, "PARSE_SYNTAX_ERROR", "42601"),
+              (duckdb.CatalogException, "TABLE_OR_VIEW_NOT_FOUND", "42P01"),
+              (duckdb.BinderException, "UNRESOLVED_COLUMN", "42703"),
+              (duckdb.ConversionException, "CAST_INVALID_INPUT", "22018"),
+              (duckdb.OutOfRangeException, "ARITHMETIC_OVERFLOW", "22003"),
+              (duckdb.Error, "INVALID_QUERY", "42000")]
+_SCRIPT = [(re.compile(r"^CREATE\s+OR\s+REPLACE\s+TABLE\s+(\w+\.\w+\.\w+)\s+AS\s+(.+)$",
+                       re.I | re.S), "overwrite"),
+           (re.compile(r"^INSERT\s+INTO\s+(\w+\.\w+\.\w+)\s+(.+)$", re.I | re.S), "append")]
+_ROUTES = [
+    ("POST", r"/api/2\.0/sql/statements/?", "_execute"),
+    ("GET", r"/api/2\.0/sql/statements/([^/]+)", "_get_statement"),
+    ("GET", r"/api/2\.0/sql/statements/([^/]+)/result/chunks/(\d+)", "_get_chunk"),
+    ("POST", r"/api/2\.0/sql/statements/([^/]+)/cancel", "_cancel"),
+    ("POST", r"/api/2\.[12]/jobs/create", "_job_create"),
+    ("GET", r"/api/2\.[12]/jobs/get", "_job_get"),
+    ("GET", r"/api/2\.[12]/jobs/list", "_job_list"),
+    ("POST", r"/api/2\.[12]/jobs/run-now", "_run_now"),
+    ("GET", r"/api/2\.[12]/jobs/runs/get", "_run_get"),
+    ("GET", r"/api/2\.[12]/jobs/runs/list", "_run_list"),
+    ("POST", r"/api/2\.[12]/jobs/runs/repair", "_run_repair"),
+    ("POST", r"/api/2\.[12]/jobs/runs/cancel", "_run_cancel"),
+    ("GET", r"/api/2\.0/sql/warehouses/?", "_warehouses"),
+    ("GET", r"/api/2\.0/sql/warehouses/([^/]+)", "_warehouse"),
+    ("GET", r"/api/2\.0/clusters/list", "_clusters"),
+    ("POST", r"/ipai-test/faults", "_test_faults"),
+    ("POST", r"/ipai-test/expire-links", "_test_expire")]
+
+
+class ApiError(Exception):
+    def __init__(self, status, message, error_code=None, retry_after=None):
+        super().__init__(message)
+        self.status, self.message, self.retry_after = status, message, retry_after
+        self.error_code = error_code or DEFAULT_CODES.get(status, "INTERNAL_ERROR")
+
+
+def _now_ms():
+    return int(time.time() * 1000)
+
+
+def _iso(epoch):
+    stamp = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# --- types ------------------------------------------------------------------------------
+
+def column_type(t):
+    """Arrow type -> (type_text, type_name, extra) as in a Databricks manifest."""
+    if pa.types.is_decimal(t):
+        return "DECIMAL(%d,%d)" % (t.precision, t.scale), "DECIMAL", {
+            "type_precision": t.precision, "type_scale": t.scale}
+    simple = [(pa.types.is_boolean, "BOOLEAN", "BOOLEAN"), (pa.types.is_int8, "TINYINT", "BYTE"),
+              (pa.types.is_int16, "SMALLINT", "SHORT"), (pa.types.is_int32, "INT", "INT"),
+              (pa.types.is_integer, "BIGINT", "LONG"), (pa.types.is_float32, "FLOAT", "FLOAT"),
+              (pa.types.is_floating, "DOUBLE", "DOUBLE"), (pa.types.is_date, "DATE", "DATE"),
+
+              (pa.types.is_string, "STRING", "STRING"),
+              (pa.types.is_large_string, "STRING", "STRING"),
+              (pa.types.is_binary, "BINARY", "BINARY"), (pa.types.is_null, "VOID", "NULL")]
+    if pa.types.is_timestamp(t):  # Databricks: TIMESTAMP is zoned (UTC), TIMESTAMP_NTZ is not
+        return ("TIMESTAMP", "TIMESTAMP", {}) if t.tz else ("TIMESTAMP_NTZ", "TIMESTAMP_NTZ", {})
+    for test, text, name in simple:
+        if test(t):
+            return text, name, {}
+    return str(t).upper(), "USER_DEFINED_TYPE", {}
+
+
+def _text(value):
+    """One JSON_ARRAY cell: Databricks sends every value as a string (or null)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(repr(value), repr(value))
+    if isinstance(value, dt.datetime):
+        if value.tzinfo:
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+        return value.isoformat()
+    if isinstance(value, (dt.date, decimal.Decimal, int)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return json.dumps(value, default=str)
+
+
+def data_array(table):
+    columns = [[_text(v) for v in col.to_pylist()] for col in table.columns]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _param_value(param):
+    """Statement parameter {name, value, type} -> Python value bound by DuckDB (never SQL text)."""
+    value, kind = param.get("value"), (param.get("type") or "STRING").upper().replace(" ", "")
+    if value is None:
+        return None
+    try:
+        if kind in ("INT", "INTEGER", "BIGINT", "LONG", "SMALLINT", "SHORT", "TINYINT", "BYTE"):
+            return int(value)
+        if kind.startswith(("DECIMAL", "NUMERIC")):
+            match = re.match(r"^\w+\((\d+),(\d+)\)$", kind)
+            number = decimal.Decimal(value)
+            return number.quantize(decimal.Decimal(1).scaleb(-int(match.group(2)))) \
+                if match else number
+        if kind in ("DOUBLE", "FLOAT", "REAL"):
+            return float(value)
+        if kind == "DATE":
+            return dt.date.fromisoformat(value)
+        if kind.startswith("TIMESTAMP"):
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if kind == "BOOLEAN":
+            if value.lower() not in ("true", "false"):
+                raise ValueError(value)
+            return value.lower() == "true"
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        raise ApiError(400, "Parameter %r: cannot read %r as %s (%s)"
+                       % (param.get("name"), value, kind, exc)) from exc
+    return str(value)
+
+
+def _used_params(sql, values):
+    """Only markers present in the SQL are bound (DuckDB rejects extra parameters)."""
+    names = {m.group(1) for m in _TOKEN.finditer(sql) if m.group(1)}
+    return {k: v for k, v in values.items() if k in names}
+
+
+def _sql_failure(exc):
+    klass, state = next(((k, s) for kind, k, s in SQL_ERRORS if isinstance(exc, kind)),
+                        ("INTERNAL_ERROR", "XX000"))
+    text = str(exc).strip().replace("\n\n", "\n")
+    if "not provided for the following parameters" in text:
+        klass, state = "UNBOUND_SQL_PARAMETER", "42P02"
+    code = "BAD_REQUEST" if state[:2] in ("42", "22") else "INTERNAL_ERROR"
+    return {"error_code": code, "message": "[%s] %s SQLSTATE: %s" % (klass, text, state)}, state
+
+
+# --- statements -------------------------------------------------------------------------
+
+class _Statement:
+    def __init__(self, sid, req):
+        self.id, self.req = sid, req
+        self.disposition = (req.get("disposition") or "INLINE").upper()
+        self.format = (req.get("format") or "JSON_ARRAY").upper()
+        self.state, self.error, self.sql_state = "PENDING", None, None
+        self.schema, self.chunks, self.truncated = None, [], False
+        self.done, self.cancel = threading.Event(), threading.Event()
+        self.created = time.time()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format, *args):  # silence the access log
+        return
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, headers, payload = self.server.owner.dispatch(self, body)
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
+class DatabricksApiServer:
+    """See the module docstring."""
+
+    def __init__(self, root, token, host="127.0.0.1", port=0, storage_options=None,
+                 chunk_rows=50_000, link_ttl=900.0, warehouse_id="local-warehouse"):
+        self.root, self.token, self.warehouse_id = str(root), token, warehouse_id
+        self.lake = LocalLakehouse(root, storage_options)
+        self.chunk_rows, self.link_ttl = max(1, int(chunk_rows)), float(link_ttl)
+        self.inline_limit, self.result_ttl = INLINE_LIMIT, 3600.0
+        self.pending_delay = 0.0  # seconds a statement waits "for the warehouse" (tests cancel)
+        self.requests = []
+        self._lock = threading.RLock()
+        self._faults, self._statements, self._links = [], {}, {}
+        self._runs, self._tokens, self._next_id = {}, {}, 1000
+        self._jobs_file = None if "://" in self.root else os.path.join(self.root, "_jobs.json")
+        self._jobs = self._load_jobs()
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.owner = self
+        self.port = self._httpd.server_address[1]
+        self.url = "http://%s:%d" % (host, self.port)
+        self._thread = None
+        self._local = threading.local()  # per-request Host header, to build reachable links
+        self._routes = [(verb, re.compile(pattern + "$"), getattr(self, name))
+                        for verb, pattern, name in _ROUTES]
+
+    # lifecycle
+    def start(self):
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,),
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # faults and links on demand
+    def inject(self, path_prefix, status, count=1, error_code=None, retry_after=None):
+        """The next ``count`` requests under ``path_prefix`` answer ``status`` (error body)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        with self._lock:
+            self._faults.append({"prefix": path_prefix, "status": int(status), "count": int(count),
+                                 "error_code": error_code, "retry_after": retry_after})
+
+    def expire_links(self):
+        """Every external link issued so far is expired from now on."""
+        with self._lock:
+            for link in self._links.values():
+                link["expires"] = min(link["expires"], time.time() - 1)
+            return len(self._links)
+
+    def _new_id(self):
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    # HTTP plumbing
+    def dispatch(self, handler, body):
+        parts = urlsplit(handler.path)
+        path, method = parts.path, handler.command
+        with self._lock:
+            self.requests.append((method, path))
+        try:
+            self._fault(path)
+            if path.startswith("/ipai-external/"):
+                return self._serve_link(path.rsplit("/", 1)[-1])
+            auth = handler.headers.get("Authorization") or ""
+            if not secrets.compare_digest(auth.encode(), ("Bearer %s" % self.token).encode()):
+                raise ApiError(401, "Credential was not sent or was of an unsupported type "
+                               "for this API.", "UNAUTHENTICATED")
+            try:
+                data = json.loads(body) if body.strip() else {}
+            except ValueError as exc:
+                raise ApiError(400, "Invalid JSON given in the body of the request",
+                               "MALFORMED_REQUEST") from exc
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            for route_method, pattern, func in self._routes:
+                match = pattern.match(path)
+                if match and route_method == method:
+                    self._local.host = handler.headers.get("Host")
+                    return self._json(200, func(data, query, *match.groups()))
+            raise ApiError(404, "No API found for '%s %s'" % (method, path), "ENDPOINT_NOT_FOUND")
+        except (KeyError, TypeError, ValueError) as exc:  # a malformed request, not a crash
+            return self._json(400, {"error_code": "INVALID_PARAMETER_VALUE",
+                                    "message": "Malformed request: %s" % exc})
+        except OSError as exc:
+            return self._json(500, {"error_code": "INTERNAL_ERROR", "message": str(exc)})
+        except ApiError as err:
+            headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
+            return self._json(err.status, {"error_code": err.error_code, "message": err.message},
+                              headers)
+
+    @staticmethod
+    def _json(status, payload, headers=None):
+        return status, dict(headers or {}, **{"Content-Type": "application/json"}), \
+            json.dumps(payload).encode()
+
+    def _fault(self, path):
+        if path.startswith("/ipai-test/"):
+            return  # the control endpoints never fail
+        with self._lock:
+            for fault in self._faults:
+                if fault["count"] > 0 and path.startswith(fault["prefix"]):
+                    fault["count"] -= 1
+                    raise ApiError(fault["status"], "Injected fault (HTTP %d)" % fault["status"],
+                                   fault["error_code"], fault["retry_after"])
+
+    # --- Statement Execution API 2.0 ---------------------------------------------------
+    def _execute(self, req, query):
+        if not req.get("statement"):
+            raise ApiError(400, "statement is required")
+        if req.get("warehouse_id") != self.warehouse_id:
+            raise ApiError(404, "Warehouse %s does not exist." % req.get("warehouse_id"))
+        st = _Statement("01ef" + uuid.uuid4().hex[4:], req)
+        if st.disposition not in ("INLINE", "EXTERNAL_LINKS"):
+            raise ApiError(400, "Unknown disposition %s" % st.disposition)
+        if st.format not in ("JSON_ARRAY", "ARROW_STREAM", "CSV"):
+            raise ApiError(400, "Unknown format %s" % st.format)
+        if st.disposition == "INLINE" and st.format != "JSON_ARRAY":
+            raise ApiError(400, "The %s format is not supported with INLINE disposition; "
+                           "use EXTERNAL_LINKS." % st.format)
+        wait = re.match(r"^(\d+)s$", req.get("wait_timeout") or "10s")
+        if not wait or not (wait.group(1) == "0" or 5 <= int(wait.group(1)) <= 50):
+            raise ApiError(400, "wait_timeout must be 0s or between 5s and 50s")
+        on_timeout = (req.get("on_wait_timeout") or "CONTINUE").upper()
+        if on_timeout not in ("CONTINUE", "CANCEL"):
+            raise ApiError(400, "on_wait_timeout must be CONTINUE or CANCEL")
+        params = {p.get("name"): _param_value(p) for p in req.get("parameters") or []}
+        with self._lock:
+            for old in self._statements.values():  # results are kept for a while, then CLOSED
+                if old.state == "SUCCEEDED" and old.created < time.time() - self.result_ttl:
+                    old.state, old.chunks = "CLOSED", []
+            self._statements[st.id] = st
+        answer = self._statement_json(st)  # snapshot first: an async submit answers PENDING
+        threading.Thread(target=self._run_statement, args=(st, req["statement"], params),
+                         daemon=True).start()
+        if int(wait.group(1)) == 0:
+            return answer
+        if not st.done.wait(int(wait.group(1))) and on_timeout == "CANCEL":
+            self._cancel({}, {}, st.id)
+        return self._statement_json(st)
+
+    def _run_statement(self, st, sql, params):
+        if self.pending_delay and st.cancel.wait(self.pending_delay):
+            return
+        with self._lock:
+            if st.state != "PENDING":
+                return
+            st.state = "RUNNING"
+        try:
+            result = self._collect(st, sql, _used_params(sql, params))
+            outcome = {"state": "SUCCEEDED"}
+            outcome.update(result)
+        except duckdb.Error as exc:
+            error, state = _sql_failure(exc)
+            outcome = {"state": "FAILED", "error": error, "sql_state": state}
+        except Exception as exc:  # any backend failure ends the statement FAILED, as on a warehouse
+            outcome = {"state": "FAILED", "sql_state": "XX000", "error": {
+                "error_code": "INTERNAL_ERROR", "message": "%s: %s SQLSTATE: XX000"
+                % (type(exc).__name__, exc)}}
+        with self._lock:
+            if st.state == "RUNNING":  # a cancel wins over a late result
+                for key, value in outcome.items():
+                    setattr(st, key, value)
+        st.done.set()
+
+    def _collect(self, st, sql, params):
+        reader = self.lake.execute(sql, params)
+        limit = st.req.get("row_limit")
+        limit = int(limit) if limit not in (None, "") else None
+        batches, rows, truncated = [], 0, False
+        for batch in reader:
+            if st.cancel.is_set():
+                break
+            batches.append(batch)
+            rows += batch.num_rows
+            if limit is not None and rows > limit:
+                truncated = True
+                break
+        table = pa.Table.from_batches(batches, reader.schema)
+        byte_limit = st.req.get("byte_limit")
+        if byte_limit and table.nbytes > int(byte_limit):  # approximate, by average row size
+            keep = int(int(byte_limit) * table.num_rows / table.nbytes)
+            table, truncated = table.slice(0, keep), True
+        if limit is not None and table.num_rows > limit:
+            table = table.slice(0, limit)
+        chunks, total_bytes = [], 0
+        for offset in range(0, table.num_rows, self.chunk_rows):  # empty result: no chunk
+            part = table.slice(offset, self.chunk_rows)
+            data = self._encode(part, st)
+            size = len(data) if isinstance(data, bytes) else len(json.dumps(data))
+            total_bytes += size
+            if st.disposition == "INLINE" and total_bytes > self.inline_limit:
+                raise ValueError("[INLINE_LIMIT_EXCEEDED] The result exceeds the INLINE limit of "
+                                 "%d bytes; use disposition EXTERNAL_LINKS." % self.inline_limit)
+            chunks.append({"chunk_index": len(chunks), "row_offset": offset,
+                           "row_count": part.num_rows, "byte_count": size, "data": data})
+        return {"schema": table.schema, "chunks": chunks, "truncated": truncated}
+
+    @staticmethod
+    def _encode(part, st):
+        if st.disposition == "INLINE":
+            return data_array(part)
+        if st.format == "ARROW_STREAM":
+            sink = pa.BufferOutputStream()
+            with ipc.new_stream(sink, part.schema) as writer:
+                writer.write_table(part)
+            return sink.getvalue().to_pybytes()
+        if st.format == "CSV":
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(part.column_names)
+            writer.writerows(data_array(part))
+            return out.getvalue().encode()
+        return json.dumps(data_array(part)).encode()
+
+    def _statement(self, sid):
+        with self._lock:
+            st = self._statements.get(sid)
+        if st is None:
+            raise ApiError(404, "Statement %s not found" % sid, "NOT_FOUND")
+        return st
+
+    def _statement_json(self, st):
+        with self._lock:
+            status = {"state": st.state}
+            if st.error:
+                status.update(error=dict(st.error), sql_state=st.sql_state)
+            answer = {"statement_id": st.id, "status": status}
+            if st.state != "SUCCEEDED":
+                return answer
+            columns = []
+            for pos, field in enumerate(st.schema):
+                text, name, extra = column_type(field.type)
+                columns.append(dict(extra, name=field.name, type_text=text, type_name=name,
+                                    position=pos))
+            answer["manifest"] = {
+                "format": st.format, "schema": {"column_count": len(columns), "columns": columns},
+                "total_chunk_count": len(st.chunks), "truncated": st.truncated,
+                "total_row_count": sum(c["row_count"] for c in st.chunks),
+                "total_byte_count": sum(c["byte_count"] for c in st.chunks),
+                "chunks": [{k: c[k] for k in _CHUNK_KEYS} for c in st.chunks]}
+        answer["result"] = self._chunk_json(st, 0) if st.chunks else {}
+        return answer
+
+    def _chunk_json(self, st, index):
+        chunk = st.chunks[index]
+        meta = {k: chunk[k] for k in _CHUNK_KEYS}
+        if index + 1 < len(st.chunks):
+            meta.update(next_chunk_index=index + 1, next_chunk_internal_link=
+                        "/api/2.0/sql/statements/%s/result/chunks/%d" % (st.id, index + 1))
+        if st.disposition == "INLINE":
+            return dict(meta, data_array=chunk["data"])
+        token = secrets.token_urlsafe(32)
+        expires = time.time() + self.link_ttl
+        with self._lock:
+            self._links[token] = {"statement": st.id, "chunk": index, "expires": expires}
+        host = getattr(self._local, "host", None)
+        base = "http://%s" % host if host else self.url
+        return {"external_links": [dict(meta, external_link="%s/ipai-external/%s" % (base, token),
+                                        expiration=_iso(expires), http_headers={})]}
+
+    def _get_statement(self, req, query, sid):
+        return self._statement_json(self._statement(sid))
+
+    def _get_chunk(self, req, query, sid, index):
+        st, index = self._statement(sid), int(index)
+        if st.state != "SUCCEEDED":
+            raise ApiError(400, "Statement %s is %s; no result to fetch" % (sid, st.state),
+                           "BAD_REQUEST")
+        if index >= len(st.chunks):
+            raise ApiError(400, "chunk_index %d out of range (%d chunks)" % (index, len(st.chunks)))
+        return self._chunk_json(st, index)
+
+    def _cancel(self, req, query, sid):
+        st = self._statement(sid)
+        with self._lock:
+            if st.state in ("PENDING", "RUNNING"):
+                st.state = "CANCELED"
+                st.cancel.set()
+                st.done.set()
+        return {}
+
+    def _serve_link(self, token):
+        with self._lock:
+            link = self._links.get(token)
+            st = self._statements.get(link["statement"]) if link else None
+        now = time.time()
+        if link is None or st is None or st.state != "SUCCEEDED" or now > link["expires"]:
+            message = "Request has expired" if link else "Access Denied"  # S3 presigned style
+            expires = "<Expires>%s</Expires>" % _iso(link["expires"]) if link else ""
+            xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                   "<Message>%s</Message>%s<ServerTime>%s</ServerTime><RequestId>%s</RequestId>"
+                   "</Error>" % (message, expires, _iso(now), uuid.uuid4().hex[:16].upper()))
+            return 403, {"Content-Type": "application/xml"}, xml.encode()
+        kind = {"ARROW_STREAM": "application/vnd.apache.arrow.stream", "CSV": "text/csv"}
+        return 200, {"Content-Type": kind.get(st.format, "application/json")}, \
+            st.chunks[link["chunk"]]["data"]
+
+    # --- Jobs 2.1 ------------------------------------------------------------------------
+    def _load_jobs(self):
+        if self._jobs_file and os.path.exists(self._jobs_file):
+            with open(self._jobs_file, encoding="utf-8") as handle:
+                jobs = {int(k): v for k, v in json.load(handle).items()}
+            self._next_id = max([self._next_id, *jobs])
+            return jobs
+        return {}
+
+    def _save_jobs(self):
+        if not self._jobs_file:
+            return
+        os.makedirs(self.root, exist_ok=True)
+        tmp = self._jobs_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(self._jobs, handle, indent=1)
+        os.replace(tmp, self._jobs_file)  # atomic: a crash never leaves half a file
+
+    def _job(self, job_id):
+        try:
+            return self._jobs[int(job_id)]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApiError(404, "Job %s does not exist." % job_id) from exc
+
+    def _job_create(self, req, query):
+        tasks = req.get("tasks") or []
+        if not tasks or not all(t.get("task_key") for t in tasks):
+            raise ApiError(400, "Every task needs a task_key and a job needs at least one task")
+        job_id = self._new_id()
+        with self._lock:
+            self._jobs[job_id] = {"job_id": job_id, "creator_user_name": "local",
+                                  "created_time": _now_ms(), "settings": req}
+            self._save_jobs()
+        return {"job_id": job_id}
+
+    def _job_get(self, req, query):
+        return self._job(query.get("job_id"))
+
+    def _job_list(self, req, query):
+        expand = query.get("expand_tasks") == "true"
+        with self._lock:
+            jobs = [dict(j, settings={k: v for k, v in j["settings"].items()
+                                      if expand or k != "tasks"})
+                    for j in self._jobs.values()
+                    if not query.get("name") or j["settings"].get("name") == query["name"]]
+        return {"jobs": jobs, "has_more": False}
+
+    def _run(self, run_id):
+        try:
+            return self._runs[int(run_id)]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApiError(404, "Run %s does not exist." % run_id) from exc
+
+    def _run_now(self, req, query):
+        job = self._job(req.get("job_id"))
+        token = req.get("idempotency_token")
+        with self._lock:
+            if token and token in self._tokens:  # a retried request never starts a second run
+                return {"run_id": self._tokens[token], "number_in_job": self._tokens[token]}
+            run_id = self._new_id()
+            if token:
+                self._tokens[token] = run_id
+            params = {p["name"]: p.get("default") for p in job["settings"].get("parameters") or []}
+            params.update(req.get("job_parameters") or {})
+            tasks = [{"task_key": t["task_key"], "run_id": self._new_id(), "attempt_number": 0,
+                      "depends_on": t.get("depends_on") or [], "sql_task": t.get("sql_task"),
+                      "state": {"life_cycle_state": "PENDING", "state_message": ""}}
+                     for t in job["settings"]["tasks"]]
+            run = {"job_id": job["job_id"], "run_id": run_id, "number_in_job": run_id,
+                   "run_name": job["settings"].get("name") or "Untitled",
+                   "creator_user_name": "local", "trigger": "ONE_TIME", "run_type": "JOB_RUN",
+                   "run_page_url": "%s/#job/%s/run/%s" % (self.url, job["job_id"], run_id),
+                   "state": {"life_cycle_state": "PENDING", "state_message": ""},
+                   "start_time": _now_ms(), "end_time": 0, "setup_duration": 0,
+                   "execution_duration": 0, "cleanup_duration": 0, "run_duration": 0,
+                   "job_parameters": [{"name": k, "value": v} for k, v in params.items()],
+                   "tasks": tasks, "repair_history": [
+                       {"type": "ORIGINAL", "start_time": _now_ms(), "end_time": 0,
+                        "state": {"life_cycle_state": "PENDING"},
+                        "task_run_ids": [t["run_id"] for t in tasks]}]}
+            self._runs[run_id] = {"run": run, "params": params, "cancel": threading.Event()}
+        keys = {t["task_key"] for t in tasks}
+        threading.Thread(target=self._execute_run, args=(run_id, keys), daemon=True).start()
+        return {"run_id": run_id, "number_in_job": run_id}
+
+    def _execute_run(self, run_id, keys):
+        entry = self._runs[run_id]
+        run, history = entry["run"], entry["run"]["repair_history"][-1]
+        with self._lock:
+            run["state"] = history["state"] = {"life_cycle_state": "RUNNING", "state_message": ""}
+        pending = [t for t in run["tasks"] if t["task_key"] in keys]
+        while pending:  # dependency order: run a task once none of its upstreams is pending
+            waiting = {t["task_key"] for t in pending}
+            task = next((t for t in pending if not any(
+                d.get("task_key") in waiting for d in t["depends_on"])), pending[0])
+            pending.remove(task)
+            failed_up = [d["task_key"] for d in task["depends_on"] if next(
+                (t["state"].get("result_state") for t in run["tasks"]
+                 if t["task_key"] == d.get("task_key")), "SUCCESS") != "SUCCESS"]
+            start = _now_ms()
+            if entry["cancel"].is_set():
+                state = {"life_cycle_state": "TERMINATED", "result_state": "CANCELED",
+                         "state_message": "Run cancelled."}
+            elif failed_up:
+                state = {"life_cycle_state": "SKIPPED", "result_state": "UPSTREAM_FAILED",
+                         "state_message": "Upstream task(s) failed: %s" % ", ".join(failed_up)}
+            else:
+                with self._lock:
+                    task.update(start_time=start, state={"life_cycle_state": "RUNNING",
+                                                         "state_message": ""})
+                state = self._run_task(task, entry["params"])
+            with self._lock:
+                task.update(state=state, start_time=start, end_time=_now_ms(),
+                            execution_duration=_now_ms() - start)
+        with self._lock:
+            bad = [t for t in run["tasks"] if t["state"].get("result_state") != "SUCCESS"]
+            if entry["cancel"].is_set():
+                final = {"result_state": "CANCELED", "state_message": "Run cancelled."}
+            elif not bad:
+                final = {"result_state": "SUCCESS", "state_message": ""}
+            else:
+                final = {"result_state": "FAILED", "state_message": "Task %s failed with message: "
+                         "%s" % (bad[0]["task_key"], bad[0]["state"].get("state_message"))}
+            run["state"] = dict(final, life_cycle_state="TERMINATED")
+            history.update(state=dict(run["state"]), end_time=_now_ms())
+            run.update(end_time=_now_ms(), run_duration=_now_ms() - run["start_time"],
+                       execution_duration=_now_ms() - run["start_time"])
+
+    def _run_task(self, task, params):
+        """Run the SQL file of a sql_task: CREATE OR REPLACE TABLE / INSERT INTO statements."""
+        path = ((task.get("sql_task") or {}).get("file") or {}).get("path")
+        try:
+            if not path:
+                raise ValueError("only sql_task.file tasks are supported by the local server")
+            with open(os.path.join(self.root, path.lstrip("/")), encoding="utf-8") as handle:
+                script = re.sub(r"--[^\n]*", "", handle.read())
+            for sql in filter(None, (s.strip() for s in re.split(r";\s*(?:\n|$)", script))):
+                match, mode = next(((p.match(sql), m) for p, m in _SCRIPT if p.match(sql)),
+                                   (None, None))
+                if not match:
+                    raise ValueError("unsupported statement (use CREATE OR REPLACE TABLE ... AS "
+                                     "or INSERT INTO ...): %s" % sql[:80])
+                select = match.group(2)
+                self.lake.run_step(select, match.group(1), mode, _used_params(select, params))
+        except duckdb.Error as exc:
+            return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
+                    "state_message": _sql_failure(exc)[0]["message"]}
+        except Exception as exc:  # a broken task fails the task, never the server
+            return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
+                    "state_message": "%s: %s" % (type(exc).__name__, exc)}
+        return {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
+
+    def _run_get(self, req, query):
+        with self._lock:
+            return json.loads(json.dumps(self._run(query.get("run_id"))["run"]))  # a snapshot
+
+    def _run_list(self, req, query):
+        with self._lock:
+            runs = [json.loads(json.dumps(e["run"])) for e in self._runs.values()
+                    if not query.get("job_id") or str(e["run"]["job_id"]) == query["job_id"]]
+        return {"runs": sorted(runs, key=lambda r: -r["run_id"]), "has_more": False}
+
+    def _run_repair(self, req, query):
+        entry = self._run(req.get("run_id"))
+        run = entry["run"]
+        with self._lock:
+            if run["state"]["life_cycle_state"] != "TERMINATED":
+                raise ApiError(400, "Run %s is still in progress and cannot be repaired."
+                               % run["run_id"], "INVALID_STATE")
+            repairs = [h["id"] for h in run["repair_history"] if h["type"] == "REPAIR"]
+            if repairs and req.get("latest_repair_id") != repairs[-1]:
+                raise ApiError(400, "The latest repair ID needs to be provided in order to "
+                               "create a new repair")
+            if req.get("rerun_all_failed_tasks"):
+                keys = {t["task_key"] for t in run["tasks"]
+                        if t["state"].get("result_state") != "SUCCESS"}
+            else:
+                keys = set(req.get("rerun_tasks") or [])
+            if not keys or keys - {t["task_key"] for t in run["tasks"]}:
+                raise ApiError(400, "Nothing to repair: give rerun_tasks or rerun_all_failed_tasks")
+            if req.get("job_parameters"):
+                entry["params"].update(req["job_parameters"])
+            repair_id = self._new_id()
+            for task in run["tasks"]:
+                if task["task_key"] in keys:
+                    task.update(run_id=self._new_id(), attempt_number=task["attempt_number"] + 1,
+                                state={"life_cycle_state": "PENDING", "state_message": ""})
+            entry["cancel"].clear()
+            run["state"] = {"life_cycle_state": "RUNNING", "state_message": ""}
+            run["repair_history"].append(
+                {"type": "REPAIR", "id": repair_id, "start_time": _now_ms(), "end_time": 0,
+                 "state": {"life_cycle_state": "PENDING"},
+                 "task_run_ids": [t["run_id"] for t in run["tasks"] if t["task_key"] in keys]})
+        threading.Thread(target=self._execute_run, args=(run["run_id"], keys), daemon=True).start()
+        return {"repair_id": repair_id}
+
+    def _run_cancel(self, req, query):
+        self._run(req.get("run_id"))["cancel"].set()
+        return {}
+
+    # --- compute listings ------------------------------------------------------------------
+    def _warehouse_json(self):
+        host = (getattr(self._local, "host", None) or self.url.split("//", 1)[1]).split(":")[0]
+        return {"id": self.warehouse_id, "name": "Local Delta warehouse", "state": "RUNNING",
+                "cluster_size": "2X-Small", "min_num_clusters": 1, "max_num_clusters": 1,
+                "num_clusters": 1, "warehouse_type": "PRO", "enable_serverless_compute": True,
+                "creator_name": "local", "auto_stop_mins": 0,
+                "odbc_params": {"hostname": host, "port": self.port, "protocol": "http",
+                                "path": "/sql/1.0/warehouses/%s" % self.warehouse_id}}
+
+    def _warehouses(self, req, query):
+        return {"warehouses": [self._warehouse_json()]}
+
+    def _warehouse(self, req, query, wid):
+        if wid != self.warehouse_id:
+            raise ApiError(404, "Warehouse %s does not exist." % wid)
+        return self._warehouse_json()
+
+    def _clusters(self, req, query):
+        return {"clusters": [{"cluster_id": "local-cluster", "cluster_name": "Local DuckDB",
+                              "state": "RUNNING", "spark_version": "duckdb-%s" % duckdb.__version__,
+                              "node_type_id": "local", "num_workers": 0,
+                              "cluster_source": "API", "creator_user_name": "local"}]}
+
+    # --- test control (bearer auth, for a server in another process) ----------------------
+    def _test_faults(self, req, query):
+        if "pending_delay" in req:
+            self.pending_delay = float(req["pending_delay"])
+        if req.get("path_prefix"):
+            self.inject(req["path_prefix"], int(req.get("status") or 503),
+                        int(req.get("count") or 1), req.get("error_code"), req.get("retry_after"))
+        return {}
+
+    def _test_expire(self, req, query):
+        return {"expired": self.expire_links()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Local Databricks REST API over Delta Lake")
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--data", required=True, help="lakehouse root (catalog/schema/table)")
+    parser.add_argument("--token", default=os.environ.get("DATABRICKS_TOKEN"))
+    parser.add_argument("--link-ttl", type=float, default=900.0, help="external link seconds")
+    parser.add_argument("--chunk-rows", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    if not args.token:
+        parser.error("--token (or DATABRICKS_TOKEN) is required")
+    server = DatabricksApiServer(args.data, args.token, host=args.host, port=args.port,
+                                 link_ttl=args.link_ttl, chunk_rows=args.chunk_rows).start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print("Databricks API on %s" % server.url, flush=True)
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
