@@ -72,6 +72,7 @@ class IpaiDatabricksJob(models.Model):
         if self._has_cycle("upstream_ids"):
             raise ValidationError(self.env._("Jobs cannot depend on each other in a cycle."))
 
+    @api.depends("run_ids.state")
     def _compute_last_run(self):
         for job in self:
             job.last_run_id = job.run_ids[:1]
@@ -85,7 +86,9 @@ class IpaiDatabricksJob(models.Model):
         for job in self:
             run = runs.create({"job_id": job.id, "trigger": self.env.context.get(
                 "ipai_dbx_trigger", "manual")})
-            run._enqueue()
+            # sudo: a Databricks User may run jobs (checked by create above); the run's
+            # progress is then written by the system.
+            run.sudo()._enqueue()
             runs |= run
         return runs
 
@@ -146,8 +149,9 @@ class IpaiDatabricksJobRun(models.Model):
         for run in self:
             if run.state != "failed":
                 raise UserError(self.env._("Only a failed run can be repaired."))
-            run.write({"state": "queued", "trigger": "repair", "message": False})
-            run._enqueue("_job_repair")
+            # sudo: users may repair their failed runs; the run state is the system's.
+            run.sudo().write({"state": "queued", "trigger": "repair", "message": False})
+            run.sudo()._enqueue("_job_repair")
         return True
 
     # -- queue jobs ------------------------------------------------------------------

@@ -134,6 +134,9 @@ class IpaiDatabricksView(models.Model):
         for view in self.filtered("model_id"):
             view.menu_id.sudo().unlink()
             view.action_id.sudo().unlink()
+            self.env["ir.ui.view"].sudo().search([("model", "=", view.model_name)]).unlink()
+            self.env["ir.model.access"].sudo().search(
+                [("model_id", "=", view.model_id.id)]).unlink()
             view.model_id.sudo().unlink()
 
     @api.depends("code")
@@ -158,7 +161,8 @@ class IpaiDatabricksView(models.Model):
                     "As of statement %(s)s, refreshed at %(t)s", s=snap.statement_id or "-",
                     t=when)
 
-    @api.depends("current_snapshot_id", "refresh_state", "freshness_slo_hours")
+    @api.depends("current_snapshot_id.source_committed_at", "current_snapshot_id.refreshed_at",
+                 "refresh_state", "freshness_slo_hours")
     def _compute_freshness(self):
         now = fields.Datetime.now()
         for view in self:
@@ -333,11 +337,13 @@ class IpaiDatabricksView(models.Model):
             running = view.snapshot_ids.filtered(lambda s: s.state not in DONE_STATES)
             if running:
                 raise UserError(self.env._("View %s is already refreshing.", view.name))
+            # sudo: a Databricks User may refresh (checked by the snapshot's access rights);
+            # the chain then writes state only the system manages (view, generated table).
             snap = Snapshot.create({
                 "view_id": view.id, "mode": mode or view.refresh_mode,
                 "requested_by": self.env.uid,
-            })
-            view.write({"refresh_state": "running", "last_error": False})
+            }).sudo()
+            view.sudo().write({"refresh_state": "running", "last_error": False})
             desc = view.name
             steps = [
                 snap.delayable(channel=JOB_CHANNEL, description=self.env._(
@@ -615,7 +621,12 @@ class IpaiDatabricksSnapshot(models.Model):
             self.write({"state": "checked", "quality_pass_rate": summary["pass_rate"]})
             return self.env._("Quality passed (%s%%).", round(summary["pass_rate"], 2))
         self.cr_drop_staging()
-        reason = self.env._("Not published: %s", summary["reason"])
+        names = {str(r.id): r.name for r in rules}
+        failed = ", ".join(names[c] for c in summary["failed_rules"])
+        reason = self.env._(
+            "Not published: pass rate %(rate).2f%% (threshold %(threshold).2f%%)%(failed)s.",
+            rate=summary["pass_rate"], threshold=view.quality_threshold,
+            failed=self.env._("; failing rules: %s", failed) if failed else "")
         self.write({"state": "rejected", "quality_pass_rate": summary["pass_rate"],
                     "message": reason})
         view.write({"refresh_state": "blocked", "last_error": reason,

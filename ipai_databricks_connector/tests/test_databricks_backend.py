@@ -1,0 +1,212 @@
+"""The Databricks backend, end to end: Odoo -> gateway -> HTTP -> the local
+Databricks-compatible server (lakehouse/api_server.py) -> Delta tables."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import requests
+
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from odoo.addons.ipai_microservices_gateway.tests.common import loopback_requests_only
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.local_backend import LocalLakehouse
+from .common import drain, sales_table
+
+TOKEN = "dapi-test-token"
+
+
+@tagged("post_install", "-at_install")
+class TestDatabricksBackend(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        loopback_requests_only(cls)
+        cls.root = tempfile.mkdtemp(prefix="ipai_dbx_api_")
+        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        cls.lake = LocalLakehouse(cls.root)
+        # Small chunks, so a 6-row result already spans several EXTERNAL_LINKS chunks.
+        cls.server = DatabricksApiServer(cls.root, TOKEN, chunk_rows=2).start()
+        cls.addClassCleanup(cls.server.stop)
+        cls.service = cls.env["ipai.gateway.service"].create({
+            "name": "Databricks (local API)", "code": "dbx_test", "kind": "databricks",
+            "base_url": cls.server.url, "auth_type": "bearer", "token": TOKEN,
+            "connect_timeout": 2, "read_timeout": 10, "retry_max_attempts": 3,
+            "retry_backoff_initial": 0.01, "retry_backoff_max": 0.05,
+            "retry_total_budget": 15, "breaker_failure_threshold": 50,
+            "breaker_minimum_calls": 100, "health_path": False,
+        })
+        cls.workspace = cls.env["ipai.databricks.workspace"].create({
+            "name": "Databricks", "backend": "databricks", "service_id": cls.service.id,
+            "warehouse_id": "local-warehouse", "catalog": "demo", "schema_name": "gold"})
+        cls.env["ir.config_parameter"].set_param("ipai_databricks_connector.poll_seconds", "0")
+        cls.user = new_test_user(
+            cls.env, login="dbx_api_user",
+            groups="ipai_databricks_connector.databricks_group_user")
+
+    def setUp(self):
+        super().setUp()
+        self.server.requests.clear()
+
+    def make_view(self, table, code, **vals):
+        view = self.env["ipai.databricks.view"].create(dict(
+            {"name": code, "code": code, "workspace_id": self.workspace.id, "source": table,
+             "schedule": "manual"}, **vals))
+        with trap_jobs() as trap:
+            view.action_create_model()  # statements never run in an HTTP worker: a job
+            trap.assert_jobs_count(1)
+            drain(trap)
+        self.assertTrue(view.model_id)
+        return view
+
+    def requests_to(self, prefix):
+        return [p for _m, p in self.server.requests if p.startswith(prefix)]
+
+    def test_connection(self):
+        self.workspace.action_test_connection()
+        self.assertEqual(self.workspace.connection_state, "ok")
+        self.assertIn("RUNNING", self.workspace.connection_message)
+        self.service.token = "wrong"
+        self.workspace.action_test_connection()
+        self.assertEqual(self.workspace.connection_state, "failed")
+        self.assertIn("401", self.workspace.connection_message)
+        self.service.token = TOKEN
+
+    def test_refresh_reads_every_external_link_chunk(self):
+        self.lake.write_table("demo.gold.api_sales", sales_table())
+        view = self.make_view("demo.gold.api_sales", "api_sales")
+        fields = self.env[view.model_name]._fields
+        self.assertEqual(fields["x_peso_total"].type, "float")
+        self.assertEqual(fields["x_sale_date"].type, "date")
+        # The first link answers 403, as an expired presigned URL does: the chunk is
+        # fetched again by index and nothing is lost.
+        self.server.inject("/ipai-external/", 403, count=1)
+        with trap_jobs() as trap:
+            view.with_user(self.user).action_refresh()
+            drain(trap)
+        snap = view.current_snapshot_id
+        self.assertEqual((snap.state, snap.row_count), ("published", 6), snap.message)
+        self.assertTrue(snap.statement_id)
+        self.assertIn(snap.statement_id, view.snapshot_label)
+        self.assertGreaterEqual(len(self.requests_to("/ipai-external/")), 4)  # 3 chunks + 1
+        self.assertTrue(self.requests_to(f"/api/2.0/sql/statements/{snap.statement_id}/result/"
+                                         "chunks/"))
+        rows = self.env[view.model_name].search_read([], ["x_peso_total"], order="id")
+        self.assertEqual([r["x_peso_total"] for r in rows],
+                         [1000.25, 1001.25, 1002.25, 1003.25, 1004.25, 1005.25])
+
+    def test_rate_limited_poll_is_retried_by_the_gateway(self):
+        self.lake.write_table("demo.gold.api_rl", sales_table(days=1))
+        view = self.make_view("demo.gold.api_rl", "api_rl")
+        self.server.inject("/api/2.0/sql/statements/", 429, count=1, retry_after=0)
+        snap = view._refresh_now()
+        self.assertEqual((snap.state, snap.row_count), ("published", 2), snap.message)
+
+    def test_rate_limited_submit_becomes_a_job_retry(self):
+        self.lake.write_table("demo.gold.api_rl2", sales_table(days=1))
+        view = self.make_view("demo.gold.api_rl2", "api_rl2")
+        view.action_refresh()
+        record = self.env["queue.job"].search([
+            ("model_name", "=", "ipai.databricks.snapshot"), ("method_name", "=", "_job_query"),
+        ], order="id desc", limit=1)
+        self.server.inject("/api/2.0/sql/statements", 429, count=1, retry_after=3)
+        with self.assertRaises(RetryableJobError) as caught:
+            Job.load(self.env, record.uuid).perform()
+        self.assertEqual(caught.exception.seconds, 3)
+        self.assertEqual(view.current_snapshot_id.id, False)
+        self.assertEqual(view.snapshot_ids[:1].state, "queued", "not failed: it will retry")
+
+    def test_truncated_result_is_surfaced(self):
+        self.lake.write_table("demo.gold.api_trunc", sales_table())
+        view = self.make_view("demo.gold.api_trunc", "api_trunc", row_limit=4)
+        snap = view._refresh_now()
+        self.assertEqual((snap.row_count, snap.truncated), (4, True))
+
+    def test_failed_statement_fails_the_refresh_with_its_sqlstate(self):
+        self.lake.write_table("demo.gold.api_bad", sales_table(days=1))
+        view = self.make_view("demo.gold.api_bad", "api_bad")
+        view.source = "SELECT sale_date, no_such_column FROM demo.gold.api_bad"
+        snap = view._refresh_now()
+        self.assertEqual(snap.state, "failed")
+        self.assertIn("42703", snap.message)
+        self.assertEqual(view.refresh_state, "failed")
+        self.assertEqual(view.freshness_status, "failed")
+
+    def test_parameters_are_bound_not_formatted(self):
+        self.lake.write_table("demo.gold.api_param", pa.table({
+            "region": ["NCR", "x' OR '1'='1"], "amount": pa.array([1, 2], pa.int32())}))
+        view = self.make_view(
+            "demo.gold.api_param", "api_param", refresh_mode="incremental",
+            watermark_column="amount")
+        view._refresh_now()
+        self.lake.write_table("demo.gold.api_param", pa.table({
+            "region": ["new"], "amount": pa.array([3], pa.int32())}), mode="append")
+        snap = view._refresh_now()
+        self.assertEqual((snap.loaded_rows, snap.row_count), (1, 3), snap.message)
+
+    # -- jobs --------------------------------------------------------------------------
+
+    def create_remote_job(self, name, sql):
+        path = Path(self.root, "jobs", f"{name}.sql")
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(sql)
+        answer = requests.post(
+            f"{self.server.url}/api/2.1/jobs/create", timeout=5,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            json={"name": name, "tasks": [{"task_key": name, "sql_task": {
+                "warehouse_id": "local-warehouse", "file": {"path": f"jobs/{name}.sql"}}}]})
+        answer.raise_for_status()
+        return self.env["ipai.databricks.job"].create({
+            "name": name, "workspace_id": self.workspace.id, "layer": "gold",
+            "databricks_job_id": str(answer.json()["job_id"])})
+
+    def remote_runs(self, job):
+        answer = requests.get(
+            f"{self.server.url}/api/2.1/jobs/runs/list", timeout=5,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            params={"job_id": job.databricks_job_id})
+        return answer.json().get("runs", [])
+
+    def test_run_now_is_idempotent_and_polled_to_the_end(self):
+        self.lake.write_table("demo.silver.api_src", sales_table())
+        job = self.create_remote_job(
+            "gold_agg", "CREATE OR REPLACE TABLE demo.gold.api_agg AS "
+            "SELECT region, sum(transactions) AS n FROM demo.silver.api_src GROUP BY region")
+        with trap_jobs() as trap:
+            run = job.with_user(self.user).action_run_now()
+            trigger = trap.enqueued_jobs[0]
+            trigger.perform()
+            first_run_id = run.run_id
+            # The same queue job performed again (a retry after a crash) reuses its
+            # uuid as the idempotency token: Databricks returns the same run.
+            trigger.perform()
+            self.assertEqual(run.run_id, first_run_id)
+            drain(trap)
+        self.assertEqual(len(self.remote_runs(job)), 1)
+        self.assertEqual(run.state, "success", run.message)
+        self.assertEqual(run.result_state, "SUCCESS")
+        self.assertTrue(run.start_time and run.end_time)
+        self.assertTrue(self.lake.table_exists("demo.gold.api_agg"))
+
+    def test_failed_run_is_repaired(self):
+        job = self.create_remote_job(
+            "gold_missing", "CREATE OR REPLACE TABLE demo.gold.api_out AS "
+            "SELECT * FROM demo.silver.api_later")
+        with trap_jobs() as trap:
+            run = job.action_run_now()
+            drain(trap)
+        self.assertEqual(run.state, "failed")
+        self.assertIn("42P01", run.message)
+        self.lake.write_table("demo.silver.api_later", sales_table(days=1))
+        with trap_jobs() as trap:
+            run.with_user(self.user).action_repair()
+            drain(trap)
+        self.assertEqual(run.state, "success", run.message)
+        self.assertEqual(run.repair_count, 1)
+        self.assertEqual(len(self.remote_runs(job)), 1, "a repair is not a new run")

@@ -1,0 +1,219 @@
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import GOLD, LakeCase, drain, sales_table
+
+
+@tagged("post_install", "-at_install")
+class TestDatabricksView(LakeCase):
+    def test_model_fields_are_typed_without_loss(self):
+        big = 9007199254740993  # 2**53 + 1: a float would silently round it
+        self.lake.write_table("demo.gold.types", pa.table({
+            "amount": pa.array([Decimal("1234567890123.45")], pa.decimal128(15, 2)),
+            "wide": pa.array([Decimal("12345678901234567890.1234567890")],
+                             pa.decimal128(38, 10)),
+            "counter": pa.array([big], pa.int64()),
+            "qty": pa.array([7], pa.int32()),
+            "day": pa.array([dt.date(2026, 2, 1)], pa.date32()),
+            "at": pa.array([dt.datetime(2026, 2, 1, 8, 30)], pa.timestamp("us", tz="UTC")),
+            "flag": pa.array([True]),
+            "label": pa.array(["a,\"quoted\" label"]),
+        }))
+        view = self.make_view("types", "demo.gold.types")
+        fields = self.env[view.model_name]._fields
+        self.assertEqual(
+            {n: fields[f"x_{n}"].type for n in
+             ("amount", "wide", "counter", "qty", "day", "at", "flag", "label")},
+            {"amount": "float", "wide": "char", "counter": "char", "qty": "integer",
+             "day": "date", "at": "datetime", "flag": "boolean", "label": "char"})
+        view._refresh_now()
+        row = self.env[view.model_name].search_read([])[0]
+        self.assertEqual(row["x_amount"], 1234567890123.45)
+        self.assertEqual(row["x_wide"], "12345678901234567890.1234567890")
+        self.assertEqual(row["x_counter"], str(big))
+        self.assertEqual(row["x_at"], dt.datetime(2026, 2, 1, 8, 30))
+        self.assertEqual(row["x_label"], 'a,"quoted" label')
+        self.assertTrue(row["x_flag"])
+
+    def test_refresh_runs_as_a_job_chain_and_publishes(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view()
+        with trap_jobs() as trap:
+            view.with_user(self.user).action_refresh()
+            trap.assert_jobs_count(4)
+            self.assertEqual({j.channel for j in trap.enqueued_jobs}, {"root.ipai.databricks"})
+            self.assertEqual(view.refresh_state, "running")
+            drain(trap)
+        snap = view.current_snapshot_id
+        self.assertEqual((snap.state, snap.row_count, snap.delta_version), ("published", 6, 0))
+        self.assertIn("As of version 0", view.snapshot_label)
+        # Age is measured from the Delta commit that was read, not from the refresh.
+        self.assertEqual(view.freshness_status, "fresh")
+        snap.source_committed_at = snap.refreshed_at - dt.timedelta(hours=30)
+        self.assertEqual(view.freshness_status, "stale")
+        rows = self.env[view.model_name].with_user(self.user).search_read(
+            [], ["x_store_id", "x_peso_total"], order="id")
+        self.assertEqual(len(rows), 6)
+        self.assertEqual(rows[0]["x_peso_total"], 1000.25)
+
+    def test_readers_see_previous_snapshot_until_publish(self):
+        self.lake.write_table(GOLD, sales_table(days=1))
+        view = self.make_view()
+        view._refresh_now()
+        Rows = self.env[view.model_name]
+        self.assertEqual(Rows.search_count([]), 2)
+        self.lake.write_table(GOLD, sales_table(days=4))  # version 1
+        snap = self.env["ipai.databricks.snapshot"].create({"view_id": view.id})
+        snap._job_query()
+        snap._job_load()
+        snap._job_quality()
+        self.assertEqual(snap.state, "checked")
+        self.assertEqual(Rows.search_count([]), 2, "the half-done refresh is invisible")
+        snap._job_publish()
+        self.assertEqual(Rows.search_count([]), 8)
+        self.assertEqual(view.current_snapshot_id.delta_version, 1)
+        self.assertIn("As of version 1", view.snapshot_label)
+
+    def test_failing_rule_blocks_publication(self):
+        self.lake.write_table(GOLD, sales_table(days=1))
+        view = self.make_view()
+        view._refresh_now()
+        self.lake.write_table(GOLD, sales_table(days=3, null_store_on=dt.date(2026, 1, 2)))
+        self.env["ipai.databricks.quality.rule"].create({
+            "name": "Store is set", "view_id": view.id, "kind": "not_null",
+            "column": "store_id", "severity": "fail"})
+        snap = view._refresh_now()
+        self.assertEqual(snap.state, "rejected")
+        self.assertEqual(view.refresh_state, "blocked")
+        self.assertEqual(view.freshness_status, "failed")
+        self.assertIn("Store is set", view.last_error)
+        self.assertEqual(self.env[view.model_name].search_count([]), 2, "old data kept")
+        result = snap.quality_result_ids
+        self.assertEqual((result.failing_rows, result.checked_rows, result.passed), (2, 6, False))
+
+    def test_warn_rule_under_threshold_blocks_but_warn_alone_publishes(self):
+        self.lake.write_table(GOLD, sales_table(days=2))
+        view = self.make_view()
+        self.env["ipai.databricks.quality.rule"].create({
+            "name": "Known region", "view_id": view.id, "kind": "accepted_values",
+            "column": "region", "accepted_values": "NCR", "severity": "warn"})
+        snap = view._refresh_now()
+        self.assertEqual(snap.state, "rejected", "50% pass rate is under the 98% threshold")
+        view.quality_threshold = 40
+        snap = view._refresh_now()
+        self.assertEqual(snap.state, "published")
+        self.assertEqual(view.last_quality_pass_rate, 50.0)
+
+    def test_incremental_refresh_loads_only_new_rows(self):
+        self.lake.write_table(GOLD, sales_table(days=2))
+        view = self.make_view(refresh_mode="incremental", watermark_column="sale_date")
+        view._refresh_now()
+        self.lake.write_table(GOLD, sales_table(first_day=3, days=2), mode="append")
+        snap = view._refresh_now()
+        self.assertEqual((snap.loaded_rows, snap.row_count), (4, 8))
+        self.assertEqual(snap.watermark_from, "2026-01-02")
+        ids = self.env[view.model_name].search([]).ids
+        self.assertEqual(len(set(ids)), 8)
+
+    def test_schema_change_fails_with_a_clear_message(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view()
+        self.lake.write_table(GOLD, sales_table().append_column("extra", pa.array([1] * 6)))
+        snap = view._refresh_now()
+        self.assertEqual(snap.state, "failed")
+        self.assertIn("extra", snap.message)
+        self.assertEqual(view.refresh_state, "failed")
+
+    def test_duplicate_columns_are_refused(self):
+        # DuckDB renames duplicates itself; a warehouse result schema may carry them.
+        view = self.env["ipai.databricks.view"].create({
+            "name": "Dup", "code": "dup", "workspace_id": self.workspace.id,
+            "source": f"SELECT store_id, store_id FROM {GOLD}"})
+        schema = pa.schema([("store_id", pa.int32()), ("store_id", pa.int32())])
+        with self.assertRaisesRegex(UserError, "duplicate column"):
+            view._create_model(schema)
+        self.assertNotIn("x_dbx_dup", self.env)
+
+    def test_stale_view_gets_one_activity(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view(freshness_slo_hours=1.0, user_id=self.manager.id)
+        view._refresh_now()
+        view.current_snapshot_id.source_committed_at = dt.datetime(2026, 1, 1)
+        self.assertEqual(view.freshness_status, "stale")
+        view._cron_check_freshness()
+        view._cron_check_freshness()
+        activities = view.activity_ids
+        self.assertEqual(len(activities), 1)
+        self.assertEqual(activities.user_id, self.manager)
+        self.assertIn("stale", activities.summary)
+
+    def test_scheduled_refresh_enqueues_due_views(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view(schedule="hourly")
+        def mine(trap):
+            return [j for j in trap.enqueued_jobs if j.recordset.view_id == view]
+
+        with trap_jobs() as trap:
+            self.env["ipai.databricks.view"]._cron_refresh_due()
+            self.assertEqual(len(mine(trap)), 4)
+            self.assertTrue(view.next_refresh_at)
+            self.env["ipai.databricks.view"]._cron_refresh_due()
+            self.assertEqual(len(mine(trap)), 4)  # not due again before the next hour
+
+    def test_rows_are_read_only_for_everybody(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view()
+        view._refresh_now()
+        Rows = self.env[view.model_name]
+        row = Rows.search([], limit=1)
+        for user in (self.user, self.manager):
+            self.assertEqual(Rows.with_user(user).search_count([]), 6)
+            with self.assertRaises(AccessError):
+                row.with_user(user).write({"x_region": "tampered"})
+            with self.assertRaises(AccessError):
+                Rows.with_user(user).create({"x_region": "new"})
+            with self.assertRaises(AccessError):
+                row.with_user(user).unlink()
+        with self.assertRaises(AccessError):
+            Rows.with_user(self.plain).search_read([])
+
+    def test_users_refresh_but_only_managers_configure(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view()
+        with self.assertRaises(AccessError):
+            self.env["ipai.databricks.view"].with_user(self.user).create({
+                "name": "x", "code": "x", "workspace_id": self.workspace.id, "source": GOLD})
+        with self.assertRaises(UserError):
+            view.with_user(self.user).action_create_model()
+        with trap_jobs() as trap:
+            view.with_user(self.user).action_refresh()
+            trap.assert_jobs_count(4)
+        with self.assertRaisesRegex(UserError, "already refreshing"):
+            view.with_user(self.user).action_refresh()
+
+    def test_multi_company_views(self):
+        other = self.env["res.company"].create({"name": "Other Co"})
+        ws = self.env["ipai.databricks.workspace"].create({
+            "name": "Other lake", "backend": "local", "local_root": self.root,
+            "company_id": other.id})
+        self.lake.write_table(GOLD, sales_table())
+        self.env["ipai.databricks.view"].create({
+            "name": "Other", "code": "other_sales", "workspace_id": ws.id, "source": GOLD})
+        mine = self.make_view()
+        visible = self.env["ipai.databricks.view"].with_user(self.user).search([])
+        self.assertIn(mine, visible)
+        self.assertNotIn("other_sales", visible.mapped("code"))
+
+    def test_unlinking_a_view_drops_its_model(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view()
+        name = view.model_name
+        view.unlink()
+        self.assertNotIn(name, self.env)
