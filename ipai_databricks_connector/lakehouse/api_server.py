@@ -773,7 +773,7 @@ def main(argv=None):
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print("Databricks API on %s" % server.url, flush=True)
+    print("Databricks API on %s" % server.url, flush=True)  # pylint: disable=print-used
     stop.wait()
     server.stop()
 

@@ -197,8 +197,9 @@ def generate_retail_dataset(lake, days=60, stores=12, rows_per_day=400, seed=7,
     return counts
 
 
-def ordered_steps(steps=STEPS):
+def ordered_steps(steps=None):
     """Steps in dependency order (upstream first); raises on a cycle or unknown upstream."""
+    steps = STEPS if steps is None else steps
     by_code = {step["code"]: step for step in steps}
     done, ordered = set(), []
 
@@ -219,8 +220,9 @@ def ordered_steps(steps=STEPS):
     return ordered
 
 
-def run_steps(lake, steps=STEPS):
+def run_steps(lake, steps=None):
     """Run each step with ``lake.run_step``; returns {code: new Delta version}."""
+    steps = STEPS if steps is None else steps
     return {step["code"]: lake.run_step(step["sql"], step["target"])
             for step in ordered_steps(steps)}
 

@@ -59,7 +59,7 @@ class CopyStream(io.RawIOBase):
             return memoryview(out.getvalue())
         return None
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         """Up to ``size`` bytes of the current chunk (a short read is fine for COPY);
         an offset instead of slicing keeps this linear in the data size."""
         while self._pos >= len(self._chunk):

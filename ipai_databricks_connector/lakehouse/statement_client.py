@@ -14,6 +14,7 @@ import decimal
 import email.utils
 import itertools
 import json as jsonlib
+import logging
 import re
 import time
 
@@ -31,6 +32,7 @@ from .errors import (
     parse_sql_state,
 )
 
+_logger = logging.getLogger(__name__)
 STATEMENTS = "/api/2.0/sql/statements"
 JOBS = "/api/2.1/jobs"
 LINK_RETRIES = 3  # fresh links fetched per chunk before giving up
@@ -241,8 +243,8 @@ class StatementExecutionClient:
     def _cancel_quietly(self, statement_id):
         try:
             self.cancel(statement_id)
-        except DatabricksError:  # best effort: the timeout error matters more
-            pass
+        except DatabricksError as exc:  # best effort: the timeout error matters more
+            _logger.info("could not cancel statement %s: %s", statement_id, exc)
 
     def execute(self, statement, parameters=None, **kw):
         return Result(self, self.wait(self.submit(statement, parameters, **kw)))

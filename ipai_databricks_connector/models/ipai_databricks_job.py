@@ -231,7 +231,7 @@ class IpaiDatabricksJobRun(models.Model):
         self.life_cycle_state = life_cycle
         if life_cycle not in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR"):
             self._enqueue_poll()
-            return self.env._("Run %s is %s.", self.run_id, life_cycle)
+            return self.env._("Run %(run)s is %(state)s.", run=self.run_id, state=life_cycle)
         summary = run_summary(run)
         self.write({"result_state": summary.get("result"), "start_time": summary.get("start"),
                     "end_time": summary.get("end")})

@@ -394,9 +394,10 @@ class IpaiDatabricksView(models.Model):
                 continue
             view.activity_schedule(
                 activity_type_id=activity_type.id, user_id=view.user_id.id,
-                summary=self.env._("Databricks view %s is %s", view.name,
-                                   dict(view._fields["freshness_status"].selection)[
-                                       view.freshness_status].lower()),
+                summary=self.env._(
+                    "Databricks view %(view)s is %(status)s", view=view.name,
+                    status=dict(view._fields["freshness_status"].selection)[
+                        view.freshness_status].lower()),
                 note=self.env._(
                     "Data age %(age).1f h, SLO %(slo).1f h. %(error)s", age=view.data_age_hours,
                     slo=view.freshness_slo_hours, error=view.last_error or ""),
@@ -643,10 +644,9 @@ class IpaiDatabricksSnapshot(models.Model):
         view = self.view_id
         cr = self.env.cr
         live, staging = view.model_name, self._staging_table()
-        ident = pgsql.Identifier
         if self.mode == "incremental":
             cr.execute(pgsql.SQL("INSERT INTO {l} SELECT * FROM {s}; DROP TABLE {s}").format(
-                l=ident(live), s=ident(staging)))
+                l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
         else:
             old = f"{live}__old{self.id}"
             cr.execute(pgsql.SQL(
@@ -655,9 +655,10 @@ class IpaiDatabricksSnapshot(models.Model):
                 "ALTER TABLE {s} RENAME TO {l};"
                 "DROP TABLE {o};"
                 "ALTER INDEX {spk} RENAME TO {lpk};"
-            ).format(s=ident(staging), l=ident(live), o=ident(old),
-                     spk=ident(f"{staging}_pkey"), lpk=ident(f"{live}_pkey")))
-        cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(ident(live)))
+            ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
+                     spk=pgsql.Identifier(f"{staging}_pkey"),
+                     lpk=pgsql.Identifier(f"{live}_pkey")))
+        cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
         count = cr.fetchone()[0]
         self.env[live].invalidate_model()
         self.write({"state": "published", "row_count": count,

@@ -40,7 +40,8 @@ def server(lake):
     srv.stop()
 
 
-def call(server, method, path, json=None, params=None, headers=AUTH):
+def call(server, method, path, json=None, params=None, headers=None):
+    headers = AUTH if headers is None else headers
     url = path if path.startswith("http") else server.url + path
     return requests.request(method, url, json=json, params=params, headers=headers, timeout=10)
 

@@ -8,12 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import requests
 
-from odoo.tests import TransactionCase, new_test_user, tagged
-
 from odoo.addons.ipai_microservices_gateway.tests.common import loopback_requests_only
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..lakehouse.api_server import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse

@@ -1,7 +1,6 @@
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
-
-from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..lakehouse import demo
 from .common import LakeCase, drain, sales_table

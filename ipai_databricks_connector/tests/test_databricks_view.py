@@ -3,10 +3,9 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
-
-from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .common import GOLD, LakeCase, drain, sales_table
 
