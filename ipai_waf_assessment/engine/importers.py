@@ -52,8 +52,22 @@ One control per question (code = question id, pillar = pillar name). Severity co
 from the ``default`` risk rule (the risk when the best practices are not in place):
 HIGH_RISK -> high, MEDIUM_RISK -> medium, otherwise low. The description lists the
 choices (best practices); the recommendation gathers their improvement plans; the
-reference URL is the first helpful resource. A lens holds no answers, so each question
-also yields a finding with status ``unknown`` (AWS "UNANSWERED"). Limits of the format
+reference URL is the first helpful resource. Each question also yields a finding. Its
+status comes from the answer when the JSON carries one: on the
+question (``answer: {...}`` or ``selectedChoices``/``choiceAnswers``/``isApplicable``/
+``risk``/``notes`` beside its ``id``), or in a top-level ``answers`` /
+``AnswerSummaries`` list keyed by ``questionId`` (the Well-Architected Tool API shape,
+camelCase or PascalCase):
+
+- not applicable (``isApplicable: false``) -> not_applicable, with AWS's reason
+  (OUT_OF_SCOPE, BUSINESS_PRIORITIES, ARCHITECTURE_CONSTRAINTS, OTHER);
+- "None of these" selected (choice id ending in ``_no``) -> missing; every best practice
+  selected (choices answered NOT_APPLICABLE aside) -> implemented; some -> partial;
+- nothing selected: the risk AWS computed, NONE -> implemented, MEDIUM -> partial,
+  HIGH -> missing.
+
+Otherwise the status is ``unknown`` (AWS "UNANSWERED") and a warning says so: one line
+for a lens without any answer, else one line per unanswered question. Limits of the format
 (10 pillars, 20 questions a pillar, 15 choices a question, a ``default`` risk rule)
 are checked and reported.
 
@@ -85,6 +99,7 @@ class ParsedFinding:
     raw_status: str
     evidence_url: str | None = None
     control_code: str | None = None
+    na_reason: str | None = None
 
 
 @dataclass
@@ -110,6 +125,40 @@ class ParsedControl:
 
 
 @dataclass
+class ParsedRisk:
+    """A row of a risk table. Likelihood and impact are 1-5, None when not stated."""
+
+    title: str
+    line_no: int | None
+    pillar: str | None = None
+    severity: str | None = None
+    likelihood: int | None = None
+    impact: int | None = None
+    residual_likelihood: int | None = None
+    residual_impact: int | None = None
+    mitigation: str = ""
+    owner: str = ""
+    due_date: str | None = None  # ISO date
+    context_pillar: str | None = None  # the heading above the table
+
+
+@dataclass
+class ParsedRecommendation:
+    """A row of a roadmap table."""
+
+    title: str
+    line_no: int | None
+    phase: str | None = None  # 0_30, 30_60, 60_90, later
+    priority: str | None = None  # P0..P3
+    effort_days: float | None = None
+    pillars: list = field(default_factory=list)
+    depends_on: list = field(default_factory=list)  # titles or "#n" row references
+    state: str | None = None  # todo, doing, done, dropped
+    owner: str = ""
+    context_pillar: str | None = None  # the heading above the table
+
+
+@dataclass
 class ParsedReport:
     """Everything read from one document, and what could not be read."""
 
@@ -119,6 +168,8 @@ class ParsedReport:
     controls: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     overall_score: float | None = None
+    risks: list = field(default_factory=list)
+    recommendations: list = field(default_factory=list)
 
 
 class ImportFormatError(ValueError):
@@ -200,6 +251,28 @@ def normalize_status(text):
     if status is None:
         raise StatusError(f"status {raw!r} not recognised")
     return status, raw
+
+
+NA_REASON_WORDS = (
+    ("out of scope", "out_of_scope"), ("out-of-scope", "out_of_scope"),
+    ("business priorit", "business_priorities"),
+    ("architecture constraint", "architecture_constraints"),
+    ("architectural constraint", "architecture_constraints"),
+)
+
+
+def na_reason_for(*texts):
+    """The not-applicable reason a status or evidence text states, or None.
+
+    Only explicit phrases count (out of scope, business priorities, architecture
+    constraints); anything else is left to the caller, who must say so.
+    """
+    for text in texts:
+        low = " ".join((text or "").lower().split())
+        for phrase, reason in NA_REASON_WORDS:
+            if phrase in low:
+                return reason
+    return None
 
 
 def has_status_marker(text):
@@ -443,7 +516,8 @@ def _is_separator(cells):
     return bool(cells) and all(_SEPARATOR_CELL_RE.match(c) for c in cells if c) and any(cells)
 
 
-def _classify_columns(header):
+def _classify_columns(header, keywords=None):
+    keywords = keywords or COLUMN_KEYWORDS
     roles = {}
     norms = [_norm(h) for h in header]
     # exact keyword first, then "starts with", so "Evidence / Gap" is evidence
@@ -451,7 +525,7 @@ def _classify_columns(header):
         for idx, name in enumerate(norms):
             if idx in roles.values() or not name and header[idx] != "#":
                 continue
-            for role, words in COLUMN_KEYWORDS.items():
+            for role, words in keywords.items():
                 if role in roles:
                     continue
                 keys = [_norm(w) if w != "#" else "#" for w in words]
@@ -486,6 +560,134 @@ def _extract_url(*texts):
         if url:
             return url.group(0).rstrip(".,;")
     return None
+
+
+# -- risk and roadmap tables
+
+RISK_COLUMNS = {
+    "title": ("risk", "title", "threat", "scenario", "risk description", "description",
+              "name", "issue"),
+    "likelihood": ("likelihood", "probability", "prob", "l"),
+    "impact": ("impact", "consequence", "i"),
+    "residual_likelihood": ("residual likelihood", "residual probability"),
+    "residual_impact": ("residual impact",),
+    "severity": ("severity", "criticality"),
+    "mitigation": ("mitigation", "mitigations", "response", "treatment", "action",
+                   "actions", "countermeasure"),
+    "owner": ("owner", "responsible", "assignee", "risk owner"),
+    "due": ("due", "due date", "deadline", "target date", "by"),
+    "pillar": ("pillar", "engine", "layer", "category", "domain"),
+}
+ROADMAP_COLUMNS = {
+    "title": ("recommendation", "action", "task", "initiative", "item", "title", "what",
+              "activity", "deliverable", "step", "description", "work item"),
+    "phase": ("phase", "timeline", "timeframe", "time frame", "when", "horizon", "window"),
+    "priority": ("priority", "prio"),
+    "effort": ("effort", "effort days", "effort d", "estimate", "days", "duration", "size"),
+    "pillar": ("pillar", "pillars", "engine", "layer", "category", "domain"),
+    "owner": ("owner", "responsible", "assignee", "who"),
+    "depends": ("depends on", "dependencies", "dependency", "after", "blocked by",
+                "prerequisites"),
+    "state": ("status", "state"),
+}
+# 1-5 scales (engine/risk.py labels, plus the usual low/medium/high wording)
+LIKELIHOOD_WORDS = {
+    "rare": 1, "very low": 1, "very unlikely": 1, "unlikely": 2, "low": 2, "possible": 3,
+    "medium": 3, "moderate": 3, "likely": 4, "high": 4, "probable": 4,
+    "almost certain": 5, "certain": 5, "very high": 5, "very likely": 5,
+}
+IMPACT_WORDS = {
+    "negligible": 1, "very low": 1, "insignificant": 1, "minor": 2, "low": 2,
+    "moderate": 3, "medium": 3, "major": 4, "high": 4, "severe": 5, "critical": 5,
+    "very high": 5, "catastrophic": 5,
+}
+SEVERITY_WORDS = {"high": "high", "critical": "high", "medium": "medium",
+                  "moderate": "medium", "low": "low"}
+PRIORITY_WORDS = {"critical": "P0", "urgent": "P0", "high": "P1", "medium": "P2",
+                  "normal": "P2", "low": "P3"}
+PLAN_STATE_WORDS = {
+    "todo": "todo", "to do": "todo", "open": "todo", "planned": "todo", "not started": "todo",
+    "new": "todo", "doing": "doing", "in progress": "doing", "started": "doing",
+    "wip": "doing", "done": "done", "complete": "done", "completed": "done",
+    "closed": "done", "dropped": "dropped", "cancelled": "dropped", "canceled": "dropped",
+    "won t do": "dropped", "wont do": "dropped",
+}
+
+
+def scale_value(text, words):
+    """1-5 from "4", "4/5", "High", "4 (Likely)"; None when not readable."""
+    text = _clean_cell(fix_mojibake(text or ""))
+    match = re.match(r"^\s*([1-5])(?:\s*/\s*5)?(?:\D|$)", text)
+    if match:
+        return int(match.group(1))
+    return words.get(_norm(text))
+
+
+def parse_phase(text):
+    """0_30 / 30_60 / 60_90 / later from "0-30 days", "Days 31–60", "60 to 90 d", "90+"."""
+    text = fix_mojibake(text or "").lower()
+    match = re.search(r"(\d+)\s*(?:-|–|—|to)\s*(\d+)\s*(?:d\b|days?\b)?", text)
+    if match:
+        end = int(match.group(2))
+        if end <= 30:
+            return "0_30"
+        if end <= 60:
+            return "30_60"
+        if end <= 90:
+            return "60_90"
+        return "later"
+    if re.search(r"\b(?:90|180|365)\s*\+|\blater\b|\bbacklog\b|\bbeyond\b", text):
+        return "later"
+    return None
+
+
+def parse_priority(text):
+    """P0-P3 from "P1", "p2 - high", "High"; None when not readable."""
+    text = _clean_cell(fix_mojibake(text or ""))
+    match = re.match(r"^\s*p\s*([0-3])\b", text, re.I)
+    if match:
+        return f"P{match.group(1)}"
+    return PRIORITY_WORDS.get(_norm(text))
+
+
+def parse_effort(text):
+    """``(days, warning)`` from "3", "3 d", "2 days", "1 week", "3-5 days"."""
+    raw = _clean_cell(text or "")
+    match = re.match(r"^~?\s*(\d+(?:[.,]\d+)?)(?:\s*(?:-|–|to)\s*(\d+(?:[.,]\d+)?))?"
+                     r"\s*(d|days?|w|wks?|weeks?|pd|person[- ]days?)?\.?\s*$", raw, re.I)
+    if not match:
+        return None, f"effort {raw!r} is not a number of days or weeks; left empty"
+    value = float((match.group(2) or match.group(1)).replace(",", "."))
+    unit = (match.group(3) or "d").lower()
+    if unit.startswith("w"):
+        value *= 5  # working days
+    why = None
+    if match.group(2):
+        why = f"effort {raw!r} is a range; the upper bound {value:g} days is kept"
+    return value, why
+
+
+def parse_plan_state(text):
+    status_text = _clean_cell(fix_mojibake(text or ""))
+    state = PLAN_STATE_WORDS.get(_norm(status_text))
+    if state is None and has_status_marker(status_text):
+        try:
+            status, _raw = normalize_status(status_text)
+        except StatusError:
+            return None
+        state = {"implemented": "done", "partial": "doing", "planned": "todo",
+                 "missing": "todo"}.get(status)
+    return state
+
+
+def parse_date(text):
+    match = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", text or "")
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return match.group(0)
 
 
 class _MarkdownReader:
@@ -626,6 +828,7 @@ class _MarkdownReader:
         self.report.findings.append(ParsedFinding(
             pillar=self.current_pillar(), component=component, status=status,
             evidence=evidence, line_no=line_no, raw_status=raw, evidence_url=url,
+            na_reason=na_reason_for(raw, evidence) if status == "not_applicable" else None,
         ))
 
     def table(self, start, end):
@@ -635,7 +838,21 @@ class _MarkdownReader:
             self.warn(header_no, "table without a header separator row; not read")
             return
         body = rows[2:]
+        risk_roles = _classify_columns(header, RISK_COLUMNS)
+        if "title" in risk_roles and {"likelihood", "impact"} & set(risk_roles):
+            self.risk_table(header, body, risk_roles)
+            return
+        plan_roles = _classify_columns(header, ROADMAP_COLUMNS)
         roles = _classify_columns(header)
+        # a roadmap: a phase column or a heading naming one ("### 0-30 days"), or an
+        # effort/priority column without a findings status column
+        heading_phase = parse_phase(self.stack[-1][1]) if self.stack else None
+        if "title" in plan_roles and (
+            "phase" in plan_roles or heading_phase
+            or ({"effort", "priority"} & set(plan_roles) and "status" not in roles)
+        ):
+            self.roadmap_table(header, body, plan_roles)
+            return
         if "status" not in roles:
             marked = [
                 i for i in range(len(header)) if i not in roles.values()
@@ -651,6 +868,10 @@ class _MarkdownReader:
             if any(has_status_marker(" ".join(cells)) for _n, cells in body):
                 self.warn(header_no, f"table with columns {header} has status markers "
                                      "but no status column; not read")
+            elif body:
+                # e.g. a risk register or a roadmap: say so rather than drop it silently
+                self.warn(header_no, f"table with columns {header} has no status or score "
+                                     f"column; its {len(body)} row(s) not read")
             return
         if "component" not in roles:
             free = [i for i in range(len(header)) if i not in roles.values()]
@@ -716,7 +937,103 @@ class _MarkdownReader:
             pillar=pillar, component=_LINK_RE.sub(r"\1", component), status=status,
             evidence=_LINK_RE.sub(r"\1 (\2)", evidence), line_no=line_no, raw_status=raw,
             evidence_url=_extract_url(link, evidence), control_code=code,
+            na_reason=na_reason_for(raw, evidence) if status == "not_applicable" else None,
         ))
+
+    def _cells(self, line_no, cells, header, roles):
+        """Cell text by role, or None (with a warning) for a malformed row."""
+        if _is_separator(cells) or not any(c.strip() for c in cells):
+            return None
+        if len(cells) > len(header) or len(cells) <= roles["title"]:
+            self.warn(line_no, f"row {_snippet(cells)} has {len(cells)} cells, the header "
+                               f"has {len(header)}; not read")
+            return None
+        return {role: _clean_cell(cells[idx]) if idx < len(cells) else ""
+                for role, idx in roles.items()}
+
+    def risk_table(self, header, body, roles):
+        for line_no, cells in body:
+            cell = self._cells(line_no, cells, header, roles)
+            if cell is None:
+                continue
+            title = _LINK_RE.sub(r"\1", cell["title"])
+            if not title:
+                self.warn(line_no, f"risk row {_snippet(cells)} has no title; not read")
+                continue
+            risk = ParsedRisk(title=title, line_no=line_no, mitigation=cell.get("mitigation", ""),
+                              owner=cell.get("owner", ""))
+            for role, scale in (("likelihood", LIKELIHOOD_WORDS), ("impact", IMPACT_WORDS),
+                                ("residual_likelihood", LIKELIHOOD_WORDS),
+                                ("residual_impact", IMPACT_WORDS)):
+                text = cell.get(role)
+                if role.startswith("residual") and not text:
+                    continue
+                value = scale_value(text, scale)
+                if value is None:
+                    self.warn(line_no, f"risk {title!r}: {role.replace('_', ' ')} "
+                                       f"{text or '(empty)'!r} is not 1-5 or a known word; "
+                                       "left at the default")
+                setattr(risk, role, value)
+            if cell.get("severity"):
+                risk.severity = SEVERITY_WORDS.get(_norm(cell["severity"]))
+                if risk.severity is None:
+                    self.warn(line_no, f"risk {title!r}: severity {cell['severity']!r} not "
+                                       "recognised; left empty")
+            risk.pillar = cell.get("pillar") or None
+            risk.context_pillar = self.current_pillar()
+            if cell.get("due"):
+                risk.due_date = parse_date(cell["due"])
+                if risk.due_date is None:
+                    self.warn(line_no, f"risk {title!r}: due date {cell['due']!r} is not a "
+                                       "date (YYYY-MM-DD); left empty")
+            self.report.risks.append(risk)
+
+    def roadmap_table(self, header, body, roles):
+        heading = " ".join(text for _level, text, _code in self.stack)
+        heading_phase = parse_phase(self.stack[-1][1]) if self.stack else None
+        for line_no, cells in body:
+            cell = self._cells(line_no, cells, header, roles)
+            if cell is None:
+                continue
+            title = _LINK_RE.sub(r"\1", cell["title"])
+            if not title:
+                self.warn(line_no, f"roadmap row {_snippet(cells)} has no title; not read")
+                continue
+            rec = ParsedRecommendation(title=title, line_no=line_no, owner=cell.get("owner", ""))
+            if cell.get("phase"):
+                rec.phase = parse_phase(cell["phase"])
+                if rec.phase is None:
+                    self.warn(line_no, f"recommendation {title!r}: phase {cell['phase']!r} "
+                                       "not recognised (0-30, 30-60, 60-90 days or later); "
+                                       "left to the default")
+            elif heading_phase:
+                rec.phase = heading_phase
+            else:
+                self.warn(line_no, f"recommendation {title!r}: no phase in the row or in the "
+                                   f"heading {heading!r}; left to the default")
+            if cell.get("priority"):
+                rec.priority = parse_priority(cell["priority"])
+                if rec.priority is None:
+                    self.warn(line_no, f"recommendation {title!r}: priority "
+                                       f"{cell['priority']!r} not recognised; left to the "
+                                       "default")
+            if cell.get("effort"):
+                rec.effort_days, why = parse_effort(cell["effort"])
+                if why:
+                    self.warn(line_no, f"recommendation {title!r}: {why}")
+            if cell.get("pillar"):
+                rec.pillars = [p.strip() for p in re.split(r"[,;/+]", cell["pillar"])
+                               if p.strip()]
+            rec.context_pillar = self.current_pillar()
+            if cell.get("depends"):
+                rec.depends_on = [d.strip() for d in re.split(r"[,;]", cell["depends"])
+                                  if d.strip() and _norm(d) not in ("none", "n a", "")]
+            if cell.get("state"):
+                rec.state = parse_plan_state(cell["state"])
+                if rec.state is None:
+                    self.warn(line_no, f"recommendation {title!r}: state {cell['state']!r} "
+                                       "not recognised; left to the default")
+            self.report.recommendations.append(rec)
 
     def score_table(self, header, body, roles):
         name_idx = roles.get("pillar")
@@ -797,6 +1114,8 @@ def parse_aws_lens(text):
         warn(f"lens: {len(data['pillars'])} pillars, the format allows "
              f"{AWS_LIMITS['pillars']}; all read")
     seen = set()
+    answers = _aws_answers(data, warn)
+    unanswered = []
     for p_idx, pillar in enumerate(data["pillars"]):
         where_p = f"pillars[{p_idx}]"
         if not isinstance(pillar, dict):
@@ -829,11 +1148,151 @@ def parse_aws_lens(text):
             seen.add(qid)
             control = _aws_control(question, pillar_name, where, warn)
             report.controls.append(control)
+            answer = _aws_answer(question, answers)
+            if answer is None:
+                unanswered.append(f"{where} ({qid})")
+                status, evidence, raw, na_reason = "unknown", "", "UNANSWERED", None
+            else:
+                status, evidence, raw, na_reason = _aws_status(
+                    question, answer, f"{where} ({qid})", warn)
             report.findings.append(ParsedFinding(
-                pillar=pillar_name, component=title, status="unknown", evidence="",
-                line_no=None, raw_status="UNANSWERED", evidence_url=None, control_code=qid,
+                pillar=pillar_name, component=title, status=status, evidence=evidence,
+                line_no=None, raw_status=raw, evidence_url=None, control_code=qid,
+                na_reason=na_reason,
             ))
+    if unanswered and len(unanswered) == len(report.findings):
+        warn(f"lens: the file carries no answers; its {len(unanswered)} question(s) are "
+             "imported with status unknown (AWS UNANSWERED)")
+    else:
+        for where in unanswered:
+            warn(f"{where}: no answer; status unknown (AWS UNANSWERED)")
+    for qid in sorted(set(answers) - seen):
+        warn(f"answers: question id {qid!r} is not in the lens; not read")
     return report
+
+
+def _aws_get(data, key):
+    """``data[key]`` in the lens's camelCase or the AWS API's PascalCase spelling."""
+    if not isinstance(data, dict):
+        return None
+    if key in data:
+        return data[key]
+    return data.get(key[:1].upper() + key[1:])
+
+
+def _aws_answers(data, warn):
+    """Answers given beside the lens (``answers``/``AnswerSummaries``), by question id."""
+    out = {}
+    for key in ("answers", "answerSummaries"):
+        items = _aws_get(data, key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            warn(f"{key}: not a list; not read")
+            continue
+        for idx, item in enumerate(items):
+            qid = _str(_aws_get(item, "questionId"))
+            if not qid:
+                warn(f"{key}[{idx}]: answer without questionId; not read")
+                continue
+            if qid in out:
+                warn(f"{key}[{idx}]: second answer for {qid!r}; not read")
+                continue
+            out[qid] = item
+    return out
+
+
+_AWS_ANSWER_KEYS = ("selectedChoices", "choiceAnswers", "choiceAnswerSummaries",
+                    "isApplicable", "risk", "notes")
+
+
+def _aws_answer(question, answers):
+    """The answer of a question: in ``answer``, on the question itself, or beside it."""
+    inline = _aws_get(question, "answer")
+    if isinstance(inline, dict):
+        return inline
+    if any(_aws_get(question, key) is not None for key in _AWS_ANSWER_KEYS):
+        return question
+    return answers.get(_str(question.get("id")))
+
+
+AWS_RISK_STATUS = {
+    "NONE": "implemented", "NO_RISK": "implemented", "MEDIUM": "partial",
+    "MEDIUM_RISK": "partial", "HIGH": "missing", "HIGH_RISK": "missing",
+    "NOT_APPLICABLE": "not_applicable", "UNANSWERED": "unknown",
+}
+AWS_NA_REASON = {
+    "OUT_OF_SCOPE": "out_of_scope", "BUSINESS_PRIORITIES": "business_priorities",
+    "ARCHITECTURE_CONSTRAINTS": "architecture_constraints", "OTHER": "other",
+}
+
+
+def _aws_status(question, answer, where, warn):
+    """``(status, evidence, raw_status, na_reason)`` of an answered question.
+
+    - not applicable (``isApplicable: false`` or risk NOT_APPLICABLE) -> not_applicable,
+      with AWS's reason;
+    - the choices: "None of these" (id ending in ``_no``) -> missing; every best
+      practice selected (those marked NOT_APPLICABLE aside) -> implemented; some ->
+      partial;
+    - no selection: the risk AWS computed (NONE -> implemented, MEDIUM -> partial,
+      HIGH -> missing); without one, unknown, and a warning says so.
+    """
+    choices = [c for c in (question.get("choices") or []) if isinstance(c, dict)]
+    titles = {_str(c.get("id")): _str(c.get("title")) for c in choices if _str(c.get("id"))}
+    none_ids = {cid for cid in titles if cid.endswith("_no")}
+    practices = [cid for cid in titles if cid not in none_ids]
+    selected, not_applicable = [], set()
+    raw_selected = _aws_get(answer, "selectedChoices")
+    if isinstance(raw_selected, list):
+        selected = [_str(c) for c in raw_selected if _str(c)]
+    for key in ("choiceAnswers", "choiceAnswerSummaries"):
+        for item in _aws_get(answer, key) or []:
+            cid, state = _str(_aws_get(item, "choiceId")), _str(_aws_get(item, "status"))
+            if state.upper() == "SELECTED" and cid and cid not in selected:
+                selected.append(cid)
+            elif state.upper() == "NOT_APPLICABLE" and cid:
+                not_applicable.add(cid)
+    unknown_ids = [cid for cid in selected if cid not in titles]
+    if unknown_ids:
+        warn(f"{where}: selected choice(s) {', '.join(unknown_ids)} not in the question; "
+             "ignored")
+        selected = [cid for cid in selected if cid in titles]
+    risk = _str(_aws_get(answer, "risk")).upper()
+    notes = _str(_aws_get(answer, "notes"))
+    reason = _str(_aws_get(answer, "reason")).upper()
+    parts = [notes] if notes else []
+    if selected:
+        parts.append("Selected: " + "; ".join(titles[cid] for cid in selected))
+    if risk:
+        parts.append(f"AWS risk: {risk}")
+    evidence = "\n".join(parts)
+    if _aws_get(answer, "isApplicable") is False or risk == "NOT_APPLICABLE":
+        na_reason = AWS_NA_REASON.get(reason)
+        if reason and reason != "NONE" and na_reason is None:
+            warn(f"{where}: not-applicable reason {reason!r} not recognised")
+        return "not_applicable", evidence, "NOT_APPLICABLE", na_reason
+    if selected:
+        chosen_none = [cid for cid in selected if cid in none_ids]
+        if chosen_none and len(chosen_none) < len(selected):
+            warn(f"{where}: 'None of these' selected together with best practices; "
+                 "status unknown")
+            return "unknown", evidence, "CONFLICTING CHOICES", None
+        if chosen_none:
+            return "missing", evidence, "NONE OF THESE", None
+        applicable = [cid for cid in practices if cid not in not_applicable]
+        done = [cid for cid in applicable if cid in selected]
+        status = "implemented" if len(done) == len(applicable) else "partial"
+        return status, evidence, f"{len(done)}/{len(applicable)} SELECTED", None
+    if risk in AWS_RISK_STATUS and risk != "NOT_APPLICABLE":
+        if risk == "UNANSWERED":
+            warn(f"{where}: answer says UNANSWERED; status unknown")
+        return AWS_RISK_STATUS[risk], evidence, risk, None
+    if risk:
+        warn(f"{where}: risk {risk!r} not recognised and no choice selected; status unknown")
+    else:
+        warn(f"{where}: answer selects no choice and states no risk; status unknown")
+    return "unknown", evidence, risk or "UNANSWERED", None
 
 
 def _aws_control(question, pillar_name, where, warn):
@@ -949,5 +1408,6 @@ def parse_azure_checklist(text):
             pillar=pillar, component=text_, status=status, evidence=evidence, line_no=None,
             raw_status=raw_status or "Not verified", evidence_url=_extract_url(evidence),
             control_code=guid,
+            na_reason=na_reason_for(evidence) if status == "not_applicable" else None,
         ))
     return report

@@ -3,9 +3,11 @@ import logging
 import re
 
 from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
 
 from ..engine import importers
 from ..engine.grading import grade_for
@@ -213,16 +215,64 @@ class IpaiWafAssessment(models.Model):
         }
         if fmt not in parsers:
             raise UserError(self.env._("Unknown import format %s", fmt))
-        report = parsers[fmt](content)
+        try:
+            report = parsers[fmt](content)
+        except importers.ImportFormatError as exc:
+            raise UserError(self.env._("The document cannot be read: %s", exc)) from exc
         assessment = self.create({"name": name or report.title or self.env._("Imported")})
         warnings = list(report.warnings)
         warnings += assessment._apply_parsed(report, fmt)
         assessment._recompute_scores()
         if warnings:
-            assessment.message_post(body="\n".join(warnings))
+            assessment.message_post(body=Markup("<br/>").join(warnings))
         return {"id": assessment.id, "warnings": warnings}
 
+    def _import_controls(self, report, find_pillar, fallback_pillar):
+        """Create or update the controls a lens or checklist defines (by code).
+
+        Returns the warnings: a control whose pillar matches none of the catalog is filed
+        under ``fallback_pillar``, and that is said.
+        """
+        warnings = []
+        if not report.controls:
+            return warnings
+        # sudo: importing a lens or checklist is how assessors bring its controls
+        # into the catalog; they may not edit the catalog by hand.
+        Control = self.env["ipai.waf.control"].sudo().with_context(active_test=False)
+        existing = {c.code: c for c in Control.search(
+            [("code", "in", [pc.code for pc in report.controls])]
+        )}
+        to_create = []
+        for pc in report.controls:
+            vals = {
+                "name": pc.name or pc.code, "description": pc.description or False,
+                "recommendation": pc.recommendation or False,
+                "reference_url": pc.reference_url or False,
+            }
+            if pc.severity in ("high", "medium", "low"):
+                vals["severity"] = pc.severity
+            if pc.code in existing:
+                existing[pc.code].write(vals)
+                continue
+            pillar = find_pillar(pc.pillar)
+            if not pillar and fallback_pillar:
+                pillar = fallback_pillar
+                warnings.append(self.env._(
+                    "Item %(code)s: no pillar matches %(pillar)s; control filed under "
+                    "%(fallback)s",
+                    code=pc.code, pillar=pc.pillar, fallback=fallback_pillar.display_name,
+                ))
+            if pillar:
+                to_create.append(dict(vals, code=pc.code, pillar_id=pillar.id))
+        Control.create(to_create)
+        return warnings
+
     def _apply_parsed(self, report, fmt):
+        """Turn a parsed report into findings and score overrides; return warnings.
+
+        Batched: one search for the codes the document names, one index of control
+        names per pillar, one create() for unknown components and one for findings.
+        """
         self.ensure_one()
         warnings = []
         Pillar = self.env["ipai.waf.pillar"]
@@ -232,65 +282,113 @@ class IpaiWafAssessment(models.Model):
         for p in pillars:
             pillar_names.setdefault(p.name, p)
             pillar_names.setdefault(p.code, p)
+        pillar_keys = list(pillar_names)
+        pillar_cache = {}
 
         def find_pillar(heading):
             if not heading:
                 return Pillar
-            matched = match_pillar(heading, list(pillar_names))
-            return pillar_names.get(matched, Pillar) if matched else Pillar
+            if heading not in pillar_cache:
+                matched = match_pillar(heading, pillar_keys)
+                pillar_cache[heading] = pillar_names.get(matched, Pillar) if matched else Pillar
+            return pillar_cache[heading]
 
-        fallback_pillar = pillars[:1]
-        for pc in report.controls:
-            pillar = find_pillar(pc.pillar) or fallback_pillar
-            vals = {
-                "name": pc.name or pc.code, "description": pc.description or False,
-                "recommendation": pc.recommendation or False,
-                "reference_url": pc.reference_url or False,
-            }
-            if pc.severity in ("high", "medium", "low"):
-                vals["severity"] = pc.severity
-            # sudo: importing a lens or checklist is how assessors bring its controls
-            # into the catalog; they may not edit the catalog by hand.
-            control = Control.sudo().search([("code", "=", pc.code)], limit=1)
-            if control:
-                control.write(vals)
-            elif pillar:
-                Control.sudo().create(dict(vals, code=pc.code, pillar_id=pillar.id))
-        finding_vals = {}
+        def where(pf):
+            if pf.line_no:
+                return self.env._("Line %s", pf.line_no)
+            return self.env._("Item %s", pf.control_code or pf.component)
+
+        warnings += self._import_controls(report, find_pillar, pillars[:1])
+
+        codes = {pf.control_code for pf in report.findings if pf.control_code}
+        by_code = {c.code: c for c in Control.search([("code", "in", list(codes))])} \
+            if codes else {}
+        name_index = {}
+
+        def by_name(pillar, key):
+            if pillar.id not in name_index:
+                index = name_index[pillar.id] = {}
+                for c in pillar.with_context(active_test=False).control_ids:
+                    index.setdefault(_norm(c.name), c)
+                    index.setdefault(_norm(c.code), c)
+            return name_index[pillar.id].get(key)
+
+        # 1. resolve every finding to a control, or to the code of a control to create
+        resolved = []  # (parsed finding, control or None, new code or None)
+        new_controls = {}  # code -> vals
         for pf in report.findings:
-            control = Control.browse()
-            if pf.control_code:
-                control = Control.search([("code", "=", pf.control_code)], limit=1)
+            control = by_code.get(pf.control_code) if pf.control_code else None
             pillar = find_pillar(pf.pillar)
             if not control and pillar:
-                key = _norm(pf.component)
-                control = pillar.with_context(active_test=False).control_ids.filtered(
-                    lambda c, key=key: _norm(c.name) == key or _norm(c.code) == key
-                )[:1]
+                control = by_name(pillar, _norm(pf.component))
                 if not control:
                     code = f"IMP-{_slug(pf.component)}"
-                    # sudo: an unknown component of an imported report becomes a
-                    # control of the catalog (reported in the warnings).
-                    control = Control.search([("code", "=", code)], limit=1) or Control.sudo(
-                    ).create({"code": code, "name": pf.component, "pillar_id": pillar.id})
-                    warnings.append(self.env._(
-                        "Line %(line)s: unknown component %(name)s created as control %(code)s",
-                        line=pf.line_no, name=pf.component, code=code,
-                    ))
+                    new_controls.setdefault(
+                        code, {"code": code, "name": pf.component, "pillar_id": pillar.id}
+                    )
+                    resolved.append((pf, None, code))
+                    continue
             if not control:
                 warnings.append(self.env._(
-                    "Line %(line)s: no pillar matches %(pillar)s; finding %(name)s skipped",
-                    line=pf.line_no, pillar=pf.pillar, name=pf.component,
+                    "%(where)s: no pillar matches %(pillar)s; finding %(name)s skipped",
+                    where=where(pf), pillar=pf.pillar, name=pf.component,
                 ))
                 continue
-            finding_vals[control.id] = {
+            resolved.append((pf, control, None))
+
+        # 2. unknown components become controls of the matched pillar, in one create()
+        if new_controls:
+            known = {c.code: c for c in Control.search([("code", "in", list(new_controls))])}
+            missing = [vals for code, vals in new_controls.items() if code not in known]
+            # sudo: an unknown component of an imported report becomes a control of the
+            # catalog (each one is reported in the warnings).
+            for control in Control.sudo().create(missing):
+                known[control.code] = control.sudo(False)
+            created = {vals["code"] for vals in missing}
+        else:
+            known, created = {}, set()
+
+        # 3. one finding per control; duplicates and unreasoned N/A are reported
+        finding_vals, first_seen = [], {}
+        for pf, control, code in resolved:
+            if control is None:
+                control = known[code]
+                if code in created:
+                    created.discard(code)
+                    warnings.append(self.env._(
+                        "%(where)s: unknown component %(name)s created as control %(code)s",
+                        where=where(pf), name=pf.component, code=code,
+                    ))
+            if control.id in first_seen:
+                warnings.append(self.env._(
+                    "%(where)s: %(name)s is control %(code)s again (see %(first)s); "
+                    "kept the first",
+                    where=where(pf), name=pf.component, code=control.code,
+                    first=first_seen[control.id],
+                ))
+                continue
+            first_seen[control.id] = where(pf)
+            vals = {
                 "assessment_id": self.id, "control_id": control.id,
                 "status": pf.status or "unknown", "evidence": pf.evidence or False,
                 "evidence_url": pf.evidence_url or False, "source": "imported",
                 "checked_at": fields.Datetime.now(),
             }
-        self.env["ipai.waf.finding"].create(list(finding_vals.values()))
-        self._recompute_scores()
+            if vals["status"] == "not_applicable":
+                vals["na_reason"] = pf.na_reason or "other"
+                if not pf.na_reason:
+                    warnings.append(self.env._(
+                        "%(where)s: %(name)s is not applicable without a stated reason (out "
+                        "of scope, business priorities, architecture constraints); "
+                        "recorded as Other",
+                        where=where(pf), name=pf.component,
+                    ))
+            finding_vals.append(vals)
+        self.env["ipai.waf.finding"].create(finding_vals)
+
+        # 4. stated pillar scores become assessor overrides (scored by the caller)
+        Score = self.env["ipai.waf.pillar.score"]
+        existing = {s.pillar_id.id: s for s in self.pillar_score_ids}
         for ps in report.pillar_scores:
             pillar = find_pillar(ps.pillar)
             if not pillar:
@@ -299,19 +397,105 @@ class IpaiWafAssessment(models.Model):
                     line=ps.line_no, pillar=ps.pillar,
                 ))
                 continue
-            score = self.pillar_score_ids.filtered(lambda s, p=pillar: s.pillar_id == p)
             vals = {
                 "override_score": ps.score,
                 "override_justification": self.env._(
                     "Imported from report (line %s)", ps.line_no
                 ),
             }
-            if score:
-                score.write(vals)
+            if pillar.id in existing:
+                existing[pillar.id].write(vals)
             else:
-                self.env["ipai.waf.pillar.score"].create(
+                existing[pillar.id] = Score.create(
                     dict(vals, assessment_id=self.id, pillar_id=pillar.id)
                 )
+        return warnings + self._import_plan(report, find_pillar)
+
+    def _import_plan(self, report, find_pillar):
+        """Risks and roadmap items read from the report's risk and roadmap tables."""
+        warnings = []
+        if not report.risks and not report.recommendations:
+            return warnings
+        Pillar = self.env["ipai.waf.pillar"]
+        Users = self.env["res.users"]
+        owners = {}
+
+        def owner_of(item):
+            text = (item.owner or "").strip()
+            if not text:
+                return False
+            if text not in owners:
+                users = Users.search(
+                    ["|", ("name", "=ilike", text), ("login", "=ilike", text)], limit=2
+                )
+                owners[text] = users if len(users) == 1 else Users
+                if len(users) != 1:
+                    warnings.append(self.env._(
+                        "Line %(line)s: owner %(owner)s is not one user; left empty",
+                        line=item.line_no, owner=text,
+                    ))
+            return owners[text].id or False
+
+        def pillars_of(item, names):
+            found = Pillar
+            for name in names:
+                pillar = find_pillar(name)
+                if pillar:
+                    found |= pillar
+                else:
+                    warnings.append(self.env._(
+                        "Line %(line)s: no pillar matches %(pillar)s; left out",
+                        line=item.line_no, pillar=name,
+                    ))
+            if not names and item.context_pillar:
+                found = find_pillar(item.context_pillar)  # the heading above the table
+            return found
+
+        risk_vals = []
+        for risk in report.risks:
+            vals = {
+                "assessment_id": self.id, "title": risk.title,
+                "pillar_id": pillars_of(risk, [risk.pillar] if risk.pillar else [])[:1].id,
+                "severity": risk.severity or False, "mitigation": risk.mitigation or False,
+                "owner_id": owner_of(risk), "due_date": risk.due_date or False,
+            }
+            for key in ("likelihood", "impact", "residual_likelihood", "residual_impact"):
+                if getattr(risk, key):
+                    vals[key] = getattr(risk, key)
+            risk_vals.append(vals)
+        self.env["ipai.waf.risk"].create(risk_vals)
+
+        rec_vals = []
+        for rec in report.recommendations:
+            vals = {
+                "assessment_id": self.id, "title": rec.title,
+                "effort_days": rec.effort_days or 0.0, "owner_id": owner_of(rec),
+                "pillar_ids": [Command.set(pillars_of(rec, rec.pillars).ids)],
+            }
+            for key in ("phase", "priority", "state"):
+                if getattr(rec, key):
+                    vals[key] = getattr(rec, key)
+            rec_vals.append(vals)
+        created = self.env["ipai.waf.recommendation"].create(rec_vals)
+        by_title = {}
+        for record in created:
+            by_title.setdefault(_norm(record.title), record)
+        for parsed, record in zip(report.recommendations, created, strict=True):
+            deps = self.env["ipai.waf.recommendation"]
+            for ref in parsed.depends_on:
+                match = re.fullmatch(r"#\s*(\d+)", ref.strip())
+                dep = created[int(match.group(1)) - 1] if match and \
+                    0 < int(match.group(1)) <= len(created) else by_title.get(_norm(ref))
+                if dep and dep != record:
+                    deps |= dep
+                else:
+                    warnings.append(self.env._(
+                        "Line %(line)s: %(title)s depends on %(ref)s, which is not a "
+                        "recommendation of this report; left out",
+                        line=parsed.line_no, title=parsed.title, ref=ref,
+                    ))
+            if deps:
+                record.depends_on_ids = [Command.set(deps.ids)]
         return warnings
 
     # ------------------------------------------------------------------ export

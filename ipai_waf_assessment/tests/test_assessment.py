@@ -1,11 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
+import base64
 import json
+from pathlib import Path
 
 from odoo.addons.ipai_waf_assessment.engine.grading import grade_for
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import TransactionCase, new_test_user, tagged
+
+DATA = Path(__file__).resolve().parent / "data"
 
 MARKDOWN = """# Quokka workload assessment
 
@@ -112,6 +116,20 @@ class TestAssessment(TransactionCase):
         self.assertEqual(len(controls), 1, first["warnings"])
         self.assertEqual(controls.severity, "high")
 
+    def test_import_control_of_an_unknown_pillar_is_reported(self):
+        checklist = json.dumps({"items": [{
+            "guid": "22222222-2222-3333-4444-555555555555", "category": "Quokka Magic",
+            "text": "Enchant the backups", "severity": "Low", "status": "Open",
+        }]})
+        result = self.Assessment.import_report("Az magic", checklist, "azure_checklist")
+        control = self.env["ipai.waf.control"].search(
+            [("code", "=", "22222222-2222-3333-4444-555555555555")])
+        self.assertTrue(control.pillar_id)
+        self.assertTrue(any(
+            w.startswith("Item 22222222-2222-3333-4444-555555555555: no pillar matches "
+                         "Quokka Magic; control filed under ")
+            for w in result["warnings"]), result["warnings"])
+
     def test_import_unknown_format(self):
         with self.assertRaises(UserError):
             self.Assessment.import_report("x", "{}", "pdf")
@@ -125,6 +143,135 @@ class TestAssessment(TransactionCase):
         self.assertIn("Teleport beacon", wizard.warnings)
         action = wizard.action_open_assessment()
         self.assertEqual(action["res_id"], wizard.assessment_id.id)
+
+    def test_import_not_applicable_rows(self):
+        """N/A rows used to abort the whole import (a finding without its reason)."""
+        report = MARKDOWN.replace(
+            "| Teleport beacon | ❌ Missing | nothing yet |",
+            "| Teleport beacon | N/A | out of scope for this workload |\n"
+            "| Quokka failover | ➖ | |",
+        ).replace("| Quokka failover | âš ï¸ Partial | manual runbook |\n", "")
+        result = self.Assessment.import_report("NA Quokka", report, "markdown")
+        by_code = {f.control_id.code: f for f in
+                   self.Assessment.browse(result["id"]).finding_ids}
+        self.assertEqual(by_code["IMP-teleport-beacon"].status, "not_applicable")
+        self.assertEqual(by_code["IMP-teleport-beacon"].na_reason, "out_of_scope")
+        self.assertEqual(by_code["Q-FAILOVER"].status, "not_applicable")
+        self.assertEqual(by_code["Q-FAILOVER"].na_reason, "other")
+        self.assertTrue(any("Quokka failover is not applicable without a stated reason" in w
+                            and "recorded as Other" in w for w in result["warnings"]),
+                        result["warnings"])
+        # the chatter keeps the warnings one per line (escaped text joined by <br/>)
+        body = self.Assessment.browse(result["id"]).message_ids[:1].body
+        self.assertIn("<br>", body.replace("<br/>", "<br>"))
+        self.assertIn("recorded as Other", body)
+
+    def test_import_the_sample_documents(self):
+        """The sample files of tests/data import end to end (N/A rows included)."""
+        for fmt, filename in (("markdown", "assessment_report.md"),
+                              ("aws_lens", "aws_custom_lens.json"),
+                              ("azure_checklist", "azure_review_checklist.json")):
+            content = (DATA / filename).read_bytes()
+            result = self.Assessment.import_report(f"Sample {fmt}", content, fmt)
+            assessment = self.Assessment.browse(result["id"])
+            self.assertTrue(assessment.finding_ids, fmt)
+        na = assessment.finding_ids.filtered(lambda f: f.status == "not_applicable")
+        self.assertEqual(na.na_reason, "other", "Azure 'Not required' without a reason")
+
+    def test_import_same_control_twice_keeps_the_first_and_says_so(self):
+        report = MARKDOWN.replace(
+            "| Teleport beacon | ❌ Missing | nothing yet |",
+            "| Teleport beacon | ❌ Missing | nothing yet |\n| quokka BACKUPS | ❌ | again |",
+        )
+        result = self.Assessment.import_report("Dup Quokka", report, "markdown")
+        backups = self.Assessment.browse(result["id"]).finding_ids.filtered(
+            lambda f: f.control_id == self.c_backup)
+        self.assertEqual((backups.status, backups.evidence), ("implemented", "nightly PITR"))
+        self.assertIn("Line 10: quokka BACKUPS is control Q-BACKUP again (see Line 7); "
+                      "kept the first", result["warnings"])
+
+    def test_import_aws_lens_answers(self):
+        lens = json.loads((DATA / "aws_custom_lens.json").read_text(encoding="utf-8"))
+        lens["pillars"][0]["questions"][0]["answer"] = {
+            "selectedChoices": ["erp_rel_backup_pitr", "erp_rel_backup_drill"]}
+        lens["answers"] = [{"questionId": "erp_gov_lineage", "isApplicable": False,
+                            "reason": "BUSINESS_PRIORITIES"}]
+        result = self.Assessment.import_report("AWS answered", json.dumps(lens), "aws_lens")
+        by_code = {f.control_id.code: f for f in
+                   self.Assessment.browse(result["id"]).finding_ids}
+        self.assertEqual(by_code["erp_rel_backup"].status, "implemented")
+        self.assertIn("Restores are tested on a schedule", by_code["erp_rel_backup"].evidence)
+        self.assertEqual(by_code["erp_gov_lineage"].status, "not_applicable")
+        self.assertEqual(by_code["erp_gov_lineage"].na_reason, "business_priorities")
+        self.assertEqual(by_code["erp_rel_jobs"].status, "unknown")
+        self.assertIn("pillars[0].questions[1] (erp_rel_jobs): no answer; status unknown "
+                      "(AWS UNANSWERED)",
+                      result["warnings"])
+
+    def test_import_risk_and_roadmap_tables(self):
+        owner = new_test_user(self.env, login="quokka_owner", name="Quokka Owner",
+                              groups="ipai_waf_assessment.assessment_group_user")
+        report = MARKDOWN + """
+## Quokka Resilience risks
+
+| Risk | Likelihood | Impact | Mitigation | Owner |
+|---|---|---|---|---|
+| Quokka zone outage | 4 | Severe | Second zone | Quokka Owner |
+
+## Roadmap: 30-60 days
+
+| Action | Priority | Effort | Pillar | Depends on |
+|---|---|---|---|---|
+| Quokka replica | P0 | 3 d | Quokka Resilience | |
+| Quokka drill | P1 | 1 week | Quokka Resilience, Quokka Safety | Quokka replica |
+| Quokka dream | P2 | 1 d | Quokka Magic | Nothing real |
+"""
+        result = self.Assessment.import_report("Plan Quokka", report, "markdown")
+        assessment = self.Assessment.browse(result["id"])
+        risk = assessment.risk_ids
+        self.assertEqual((risk.title, risk.likelihood, risk.impact, risk.rating),
+                         ("Quokka zone outage", 4, 5, 20))
+        self.assertEqual((risk.pillar_id, risk.owner_id, risk.mitigation),
+                         (self.p_res, owner, "Second zone"))
+        plan = {r.title: r for r in assessment.recommendation_ids}
+        self.assertEqual(set(plan), {"Quokka replica", "Quokka drill", "Quokka dream"})
+        drill = plan["Quokka drill"]
+        self.assertEqual((drill.phase, drill.priority, drill.effort_days),
+                         ("30_60", "P1", 5.0))
+        self.assertEqual(drill.pillar_ids, self.p_res | self.p_saf)
+        self.assertEqual(drill.depends_on_ids, plan["Quokka replica"])
+        self.assertTrue(any("no pillar matches Quokka Magic" in w for w in result["warnings"]))
+        self.assertTrue(any("depends on Nothing real" in w for w in result["warnings"]))
+        card = assessment.export_scorecard()
+        self.assertEqual(len(card["risks"]), 1)
+        self.assertEqual(len(card["recommendations"]), 3)
+
+    def test_import_unreadable_document_is_a_user_error(self):
+        with self.assertRaisesRegex(UserError, "line 1 column"):
+            self.Assessment.import_report("broken", "{not json", "aws_lens")
+        wizard = self.env["ipai.waf.import.wizard"].create({
+            "name": "Latin-1", "fmt": "markdown",
+            "file": base64.b64encode("# T\n\n| a | b |\n| caf\xe9 | ✅ |".encode("latin-1",
+                                     errors="replace")),
+        })
+        with self.assertRaisesRegex(UserError, "line 4: the file is not UTF-8"):
+            wizard.action_import()
+
+    def test_import_is_batched(self):
+        """Queries do not grow with the rows: unknown components are created in one go."""
+
+        def queries(rows):
+            report = "## Quokka Safety\n\n| Component | Status | Evidence |\n|---|---|---|\n"
+            report += "".join(f"| Batch {rows} item {i} | ✅ | e{i} |\n" for i in range(rows))
+            report += "".join(f"| Quokka vault | ❌ | dup {i} |\n" for i in range(rows))
+            before = self.env.cr.sql_log_count
+            result = self.Assessment.import_report(f"Batch {rows}", report, "markdown")
+            self.assertEqual(len(self.Assessment.browse(result["id"]).finding_ids), rows + 1)
+            return self.env.cr.sql_log_count - before
+
+        queries(2)  # warm the caches
+        small, large = queries(5), queries(60)
+        self.assertLess(large - small, 20, (small, large))
 
     # --------------------------------------------------------------- scoring
     def test_scores_and_override(self):
@@ -225,6 +372,31 @@ class TestAssessment(TransactionCase):
         listdb = assessment.finding_ids.filtered(lambda f: f.control_id.code == "Q-LISTDB")
         self.assertIn("list_db", listdb.evidence)
         self.assertEqual(listdb.source, "automated")
+
+    def test_shared_check_keys_evidence_each_of_their_controls(self):
+        """One check may evidence several controls (documented in CONFIGURE): each control
+        of the shipped catalog keeps its own automated finding, with the same evidence."""
+        shared = {
+            "queue_job_runner": {"ipai_waf_assessment.control_az_rel_07",
+                                 "ipai_waf_assessment.control_az_perf_07"},
+            "databricks_quality": {"ipai_waf_assessment.control_dbx_gov_03",
+                                   "ipai_waf_assessment.control_med_gold_02"},
+        }
+        Control = self.env["ipai.waf.control"]
+        for key, xmlids in shared.items():
+            controls = Control.search([("check_key", "=", key)])
+            self.assertEqual(set(controls.get_external_id().values()), xmlids, key)
+            self.assertEqual(len(controls.pillar_id), 2, "two different pillars")
+        assessment = self._new()
+        with trap_jobs() as trap:
+            assessment.action_run_checks()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(assessment.state, "done")
+        for key in shared:
+            findings = assessment.finding_ids.filtered(lambda f, k=key: f.control_id.check_key == k)
+            self.assertEqual(len(findings), 2, key)
+            self.assertEqual(len(set(findings.mapped("evidence"))), 1, key)
+            self.assertEqual(set(findings.mapped("source")), {"automated"})
 
     def test_optional_module_checks(self):
         registry = self.env["ipai.waf.check.registry"]

@@ -345,7 +345,85 @@ def test_aws_lens_warnings():
         "pillars[1].questions[2]: question id 'erp_rel_backup' appears twice; "
         "second one not read",
         "pillars[1].questions[3]: question without id or title; not read",
+        "lens: the file carries no answers; its 4 question(s) are imported with status "
+        "unknown (AWS UNANSWERED)",
     ]
+
+
+def _answered_lens():
+    lens = json.loads((DATA / "aws_custom_lens.json").read_text(encoding="utf-8"))
+    reliability, governance = lens["pillars"]
+    # inline answer on the question (lens camelCase)
+    reliability["questions"][0]["answer"] = {
+        "selectedChoices": ["erp_rel_backup_pitr"], "notes": "PITR on, no drill yet",
+        "risk": "MEDIUM",
+    }
+    # answer keys directly on the question, every practice selected
+    reliability["questions"][1]["selectedChoices"] = ["erp_rel_jobs_retry",
+                                                      "erp_rel_jobs_alert"]
+    # answers beside the lens, in the Well-Architected Tool API shape (PascalCase)
+    lens["AnswerSummaries"] = [
+        {"QuestionId": "erp_gov_quality", "SelectedChoices": ["erp_gov_quality_no"],
+         "Risk": "HIGH"},
+        {"QuestionId": "erp_gov_lineage", "IsApplicable": False,
+         "Reason": "ARCHITECTURE_CONSTRAINTS", "Notes": "no Unity Catalog in this region"},
+        {"QuestionId": "not_in_the_lens", "Risk": "NONE"},
+    ]
+    return lens
+
+
+def test_aws_lens_answers_give_statuses():
+    rep = parse_aws_lens(json.dumps(_answered_lens()))
+    got = {f.control_code: (f.status, f.raw_status, f.na_reason) for f in rep.findings}
+    assert got == {
+        "erp_rel_backup": ("partial", "1/2 SELECTED", None),
+        "erp_rel_jobs": ("implemented", "2/2 SELECTED", None),
+        "erp_gov_quality": ("missing", "NONE OF THESE", None),
+        "erp_gov_lineage": ("not_applicable", "NOT_APPLICABLE", "architecture_constraints"),
+    }
+    backup = rep.findings[0]
+    assert backup.evidence.splitlines() == [
+        "PITR on, no drill yet",
+        "Selected: Continuous WAL archiving with point-in-time restore", "AWS risk: MEDIUM"]
+    assert "lens: the file carries no answers" not in " ".join(rep.warnings)
+    assert rep.warnings[-1] == "answers: question id 'not_in_the_lens' is not in the lens; " \
+                               "not read"
+
+
+def test_aws_lens_answers_that_cannot_be_read_are_reported():
+    lens = _answered_lens()
+    reliability = lens["pillars"][0]["questions"]
+    reliability[0]["answer"] = {"selectedChoices": ["erp_rel_backup_pitr", "erp_rel_backup_no"]}
+    reliability[1].pop("selectedChoices")  # now unanswered, while others are answered
+    lens["AnswerSummaries"][0] = {"QuestionId": "erp_gov_quality",
+                                  "SelectedChoices": ["ghost_choice"]}
+    rep = parse_aws_lens(json.dumps(lens))
+    got = {f.control_code: f.status for f in rep.findings}
+    assert got == {"erp_rel_backup": "unknown", "erp_rel_jobs": "unknown",
+                   "erp_gov_quality": "unknown", "erp_gov_lineage": "not_applicable"}
+    text = "\n".join(rep.warnings)
+    assert "pillars[0].questions[0] (erp_rel_backup): 'None of these' selected together " \
+           "with best practices; status unknown" in text
+    assert "pillars[0].questions[1] (erp_rel_jobs): no answer; status unknown " \
+           "(AWS UNANSWERED)" in text
+    assert "(erp_gov_quality): selected choice(s) ghost_choice not in the question; " \
+           "ignored" in text
+    assert "(erp_gov_quality): answer selects no choice and states no risk; status " \
+           "unknown" in text
+
+
+def test_aws_lens_risk_alone_gives_the_status():
+    lens = {"schemaVersion": "2021-11-01", "name": "L", "pillars": [{
+        "id": "p", "name": "P", "questions": [
+            {"id": f"q{i}", "title": f"Q{i}", "risk": risk,
+             "choices": [{"id": f"q{i}_a", "title": "a",
+                          "improvementPlan": {"displayText": "x"}}],
+             "riskRules": [{"condition": "default", "risk": "HIGH_RISK"}]}
+            for i, risk in enumerate(["NONE", "MEDIUM", "HIGH", "UNANSWERED"])]}]}
+    rep = parse_aws_lens(json.dumps(lens))
+    assert [f.status for f in rep.findings] == ["implemented", "partial", "missing", "unknown"]
+    assert rep.warnings == ["pillars[0].questions[3] (q3): answer says UNANSWERED; status "
+                            "unknown"]
 
 
 def test_aws_lens_format_limits_are_reported():
@@ -417,3 +495,103 @@ def test_azure_checklist_wrong_shape_is_refused():
     with pytest.raises(ImportFormatError, match="expected text or bytes"):
         parse_azure_checklist(42)
 
+
+
+# --------------------------------------------------------------------------- N/A, risks, roadmap
+
+
+def test_not_applicable_reason_is_read_only_when_stated(report):
+    na = {f.component: f.na_reason for f in report.findings if f.status == "not_applicable"}
+    assert len(na) == 2
+    assert set(na.values()) <= {None, "out_of_scope", "business_priorities",
+                                "architecture_constraints"}
+    rep = parse_markdown(
+        "## Reliability\n\n| Component | Status | Evidence |\n|---|---|---|\n"
+        "| A | N/A | out of scope for the pilot |\n| B | Not applicable | |\n"
+        "| C | ➖ | business priorities first |\n| D | ✅ | out of scope |\n")
+    assert [(f.component, f.status, f.na_reason) for f in rep.findings] == [
+        ("A", "not_applicable", "out_of_scope"), ("B", "not_applicable", None),
+        ("C", "not_applicable", "business_priorities"), ("D", "implemented", None)]
+
+
+def test_azure_not_required_item_reads_its_reason_from_the_comments():
+    rep = parse_azure_checklist(json.dumps({"items": [
+        {"guid": "g1", "text": "t1", "severity": "Low", "status": "Not required",
+         "comments": "Out of scope: single region"},
+        {"guid": "g2", "text": "t2", "severity": "Low", "status": "Not required"},
+    ]}))
+    assert [(f.status, f.na_reason) for f in rep.findings] == [
+        ("not_applicable", "out_of_scope"), ("not_applicable", None)]
+
+
+def test_markdown_risk_table_of_the_sample_is_read(report):
+    assert [(r.title, r.likelihood, r.impact, r.line_no) for r in report.risks] == [
+        ("Zone outage", 2, 5, 101)]
+
+
+RISKS_AND_ROADMAP = """# Plan
+
+## Reliability
+
+| Risk | Likelihood | Impact | Mitigation | Owner | Due |
+|---|---|---|---|---|---|
+| Zone outage | 2 | Severe | Multi-zone replica | Mitchell Admin | 2026-03-01 |
+| Lost backups | often | 4 (Major) | Restore drill | | soon |
+
+## Roadmap
+
+### Phase 1 (0–30 days)
+
+| Action | Priority | Effort | Pillar | Depends on |
+|---|---|---|---|---|
+| Enable PITR | P0 | 2 d | Reliability | |
+| Restore drill | High | 1 week | Reliability, Security | Enable PITR |
+| Size it | P5 | 3-5 days | | #1 |
+
+### Later
+
+| Phase | Action | Priority | Status |
+|---|---|---|---|
+| 60-90 days | Multi-zone | P1 | In progress |
+| Q3 | Vector index | P3 | ✅ |
+
+## Notes
+
+| Metric | Value |
+|---|---|
+| Users | 120 |
+"""
+
+
+def test_markdown_risk_and_roadmap_tables():
+    rep = parse_markdown(RISKS_AND_ROADMAP)
+    assert rep.findings == []
+    risk = rep.risks[0]
+    assert (risk.title, risk.likelihood, risk.impact, risk.mitigation, risk.owner,
+            risk.due_date, risk.context_pillar) == (
+        "Zone outage", 2, 5, "Multi-zone replica", "Mitchell Admin", "2026-03-01",
+        "Reliability")
+    assert (rep.risks[1].likelihood, rep.risks[1].impact, rep.risks[1].due_date) == (
+        None, 4, None)
+    plan = [(r.title, r.phase, r.priority, r.effort_days, r.pillars, r.depends_on, r.state)
+            for r in rep.recommendations]
+    assert plan == [
+        ("Enable PITR", "0_30", "P0", 2.0, ["Reliability"], [], None),
+        ("Restore drill", "0_30", "P1", 5.0, ["Reliability", "Security"], ["Enable PITR"],
+         None),
+        ("Size it", "0_30", None, 5.0, [], ["#1"], None),
+        ("Multi-zone", "60_90", "P1", None, [], [], "doing"),
+        ("Vector index", None, "P3", None, [], [], "done"),
+    ]
+    assert rep.warnings == [
+        "line 8: risk 'Lost backups': likelihood 'often' is not 1-5 or a known word; left "
+        "at the default",
+        "line 8: risk 'Lost backups': due date 'soon' is not a date (YYYY-MM-DD); left empty",
+        "line 18: recommendation 'Size it': priority 'P5' not recognised; left to the default",
+        "line 18: recommendation 'Size it': effort '3-5 days' is a range; the upper bound 5 "
+        "days is kept",
+        "line 25: recommendation 'Vector index': phase 'Q3' not recognised (0-30, 30-60, "
+        "60-90 days or later); left to the default",
+        "line 29: table with columns ['Metric', 'Value'] has no status or score column; its "
+        "1 row(s) not read",
+    ]

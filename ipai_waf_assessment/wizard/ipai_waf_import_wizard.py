@@ -24,7 +24,9 @@ class IpaiWafImportWizard(models.TransientModel):
     def _get_content(self):
         self.ensure_one()
         if self.file:
-            return base64.b64decode(self.file).decode("utf-8", errors="replace")
+            # bytes: the importer decodes them and names the line of a non-UTF-8 byte
+            # instead of silently replacing it
+            return base64.b64decode(self.file)
         if self.content:
             return self.content
         raise UserError(self.env._("Upload a file or paste the report."))
