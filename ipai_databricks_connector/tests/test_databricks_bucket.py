@@ -1,0 +1,77 @@
+"""The local backend on an S3-compatible bucket: moto's server in its own process.
+
+moto must not run in this process: delta-rs holds the GIL while it waits for the
+bucket, so an in-process server would never answer.
+"""
+
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.ipai_microservices_gateway.tests.common import loopback_requests_only
+
+from ..lakehouse.local_backend import LocalLakehouse
+from .common import sales_table
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@tagged("post_install", "-at_install")
+class TestBucketBackend(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        loopback_requests_only(cls)
+        port = _free_port()
+        cls.endpoint = f"http://127.0.0.1:{port}"
+        cls.moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.addClassCleanup(cls.moto.wait, 10)
+        cls.addClassCleanup(cls.moto.terminate)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.put(f"{cls.endpoint}/lake", timeout=2).raise_for_status()
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        cls.credentials = cls.env["ipai.gateway.service"].create({
+            "name": "MinIO", "code": "lake_bucket", "kind": "generic",
+            "base_url": cls.endpoint, "auth_type": "basic", "username": "lake-key",
+            "password": "lake-secret", "health_path": False})
+        cls.workspace = cls.env["ipai.databricks.workspace"].create({
+            "name": "Bucket lakehouse", "backend": "local", "local_root": "s3://lake/odoo",
+            "storage_service_id": cls.credentials.id})
+
+    def test_view_refreshes_from_the_bucket(self):
+        options = self.workspace._storage_options()
+        self.assertEqual(options["AWS_SECRET_ACCESS_KEY"], "lake-secret", "read from the vault")
+        lake = LocalLakehouse("s3://lake/odoo", options)
+        lake.write_table("demo.gold.bucket_sales", sales_table())
+        self.workspace.action_test_connection()
+        self.assertEqual(self.workspace.connection_state, "ok", self.workspace.connection_message)
+        view = self.env["ipai.databricks.view"].create({
+            "name": "Bucket sales", "code": "bucket_sales", "workspace_id": self.workspace.id,
+            "source": "demo.gold.bucket_sales"})
+        view.action_create_model()
+        snap = view._refresh_now()
+        self.assertEqual((snap.state, snap.row_count, snap.delta_version),
+                         ("published", 6, 0), snap.message)
+
+    def test_missing_bucket_credentials_are_reported(self):
+        self.workspace.storage_service_id = False
+        self.workspace.action_test_connection()
+        self.assertEqual(self.workspace.connection_state, "failed")
+        self.assertIn("bucket credentials", self.workspace.connection_message)
