@@ -649,14 +649,15 @@ class IpaiDatabricksSnapshot(models.Model):
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
         else:
             old = f"{live}__old{self.id}"
+            # Named explicitly: PostgreSQL would truncate a long generated name.
             cr.execute(pgsql.SQL(
-                "ALTER TABLE {s} ADD PRIMARY KEY (id);"
+                "ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id);"
                 "ALTER TABLE {l} RENAME TO {o};"
                 "ALTER TABLE {s} RENAME TO {l};"
                 "DROP TABLE {o};"
-                "ALTER INDEX {spk} RENAME TO {lpk};"
+                "ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk};"
             ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
-                     spk=pgsql.Identifier(f"{staging}_pkey"),
+                     spk=pgsql.Identifier(f"{staging}_pk"),
                      lpk=pgsql.Identifier(f"{live}_pkey")))
         cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
         count = cr.fetchone()[0]

@@ -216,3 +216,12 @@ class TestDatabricksView(LakeCase):
         name = view.model_name
         view.unlink()
         self.assertNotIn(name, self.env)
+
+    def test_longest_code_publishes_again_and_again(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view("a" * 40)
+        for _ in range(3):
+            self.assertEqual(view._refresh_now().state, "published")
+        self.cr.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+                        "AND contype = 'p'", (view.model_name,))
+        self.assertEqual(self.cr.fetchone()[0], f"{view.model_name}_pkey")
