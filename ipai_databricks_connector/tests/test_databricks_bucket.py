@@ -11,9 +11,8 @@ import time
 
 import requests
 
-from odoo.tests import TransactionCase, tagged
-
 from odoo.addons.ipai_microservices_gateway.tests.common import loopback_requests_only
+from odoo.tests import TransactionCase, tagged
 
 from ..lakehouse.local_backend import LocalLakehouse
 from .common import sales_table

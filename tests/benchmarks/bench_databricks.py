@@ -1,0 +1,328 @@
+"""Benchmark: refresh of a Databricks view (a 1,000,000-row gold table) into its Odoo model.
+
+Run with ``./suite bench databricks`` (``ROWS=100000`` for a quicker run). It creates a
+throwaway database with ipai_databricks_connector installed, writes the Delta table
+``bench.gold.sales`` (seven columns of typical gold types) into a temporary lakehouse,
+and prints:
+- the rows/s of a full refresh from the local backend (query -> COPY load -> quality ->
+  publish, ``_refresh_now``), and the peak memory of this process during it above its
+  resident size just before;
+- the rows/s of a bare COPY of the same Arrow data into a plain PostgreSQL table, and
+  the ratio of both (target: the refresh reaches at least half the bare COPY rate);
+- the rows/s of the same refresh through the local Databricks API server (run in its own
+  process), called through an ``ipai.gateway`` service (Statement Execution API,
+  EXTERNAL_LINKS + ARROW_STREAM).
+
+Figures are reported, not asserted: a missed target still exits 0; an error does not.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import psycopg2
+
+PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
+      "user": os.environ.get("IPAI_DB_USER", "odoo")}
+ROWS = int(os.environ.get("ROWS", "1000000"))
+BATCH = 100_000
+TABLE = "bench.gold.sales"
+TOKEN = "bench-token"
+ADDON = Path(__file__).resolve().parents[2] / "ipai_databricks_connector"
+RATIO_TARGET = 0.5
+MEMORY_TARGET_MB = 300
+
+
+def pg(sql):
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    conn.autocommit = True
+    with conn.cursor() as cr:
+        cr.execute(sql)
+    conn.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- data ------------------------------------------------------------------------------
+
+
+def sales_batch(start, count):
+    """``count`` rows of a gold sales table, computed column-wise with pyarrow."""
+    import pyarrow as pa  # noqa: PLC0415 - only in the writer process
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    def mod(values, m):
+        return pc.subtract(values, pc.multiply(pc.divide(values, m), m))
+
+    idx = pa.array(range(start, start + count), pa.int64())
+    store = mod(idx, 500)
+    regions = pa.array(["NCR", "Central Luzon", "CALABARZON", "Western Visayas",
+                        "Central Visayas", "Davao", "Northern Mindanao", "Ilocos"])
+    transactions = pc.add(mod(idx, 97), 1)
+    cents = mod(pc.multiply(idx, 7919), 10_000_000)
+    total = pc.divide(pc.cast(cents, pa.float64()), 100.0)
+    return pa.RecordBatch.from_arrays([
+        pc.cast(pc.cast(pc.add(pc.divide(idx, 3000), 19_000), pa.int32()), pa.date32()),
+        pc.cast(store, pa.int32()),
+        pc.take(regions, mod(store, 8)),
+        pc.cast(total, pa.decimal128(15, 2)),
+        pc.cast(transactions, pa.int32()),
+        pc.divide(total, pc.cast(transactions, pa.float64())),
+        pc.cast(pc.add(pc.multiply(idx, 1000), 1_700_000_000_000_000),
+                pa.timestamp("us", tz="UTC")),
+    ], names=["sale_date", "store_id", "region", "peso_total", "transactions", "avg_basket",
+              "updated_at"])
+
+
+def write_table(root, rows):
+    """Write ``bench.gold.sales`` as one Delta table version streamed batch by batch.
+
+    Runs in a child process (``bench_databricks.py write ROOT ROWS``) so the memory the
+    writer used is not counted in, nor reused by, the process that refreshes.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    sys.path.insert(0, str(ADDON))
+    from lakehouse.local_backend import LocalLakehouse  # noqa: PLC0415
+
+    schema = sales_batch(0, 1).schema
+    batches = (sales_batch(start, min(BATCH, rows - start)) for start in range(0, rows, BATCH))
+    reader = pa.RecordBatchReader.from_batches(schema, batches)
+    version = LocalLakehouse(root).write_table(TABLE, reader, mode="overwrite")
+    print(f"wrote {rows} rows to {TABLE} (Delta version {version}) in {root}", flush=True)
+
+
+# -- measuring -------------------------------------------------------------------------
+
+
+class PeakRss:
+    """Peak resident size of this process, sampled every 20 ms in a thread."""
+
+    def __init__(self, interval=0.02):
+        self.process = psutil.Process()
+        self.interval = interval
+        self.start = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self.start = self.peak = self.process.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
+
+    @property
+    def above_start_mb(self):
+        return (self.peak - self.start) / 2**20
+
+
+def rate(rows, seconds):
+    return rows / seconds if seconds else float("inf")
+
+
+# -- benchmark -------------------------------------------------------------------------
+
+
+def main():
+    odoo_cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
+    addons = os.environ["IPAI_TEST_ADDONS_PATH"]
+    db = f"ipai_bench_dbx_{os.getpid()}"
+    data_dir = f"/tmp/{db}"
+    root = tempfile.mkdtemp(prefix="ipai_bench_dbx_lake_")
+    common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
+              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
+    try:
+        print(f"installing ipai_databricks_connector in {db} ...", flush=True)
+        subprocess.run([*odoo_cmd, *common, "-d", db, "-i", "ipai_databricks_connector",
+                        "--stop-after-init", "--log-level=warn", "--no-http"], check=True)
+        print(f"writing {ROWS} rows of {TABLE} ...", flush=True)
+        subprocess.run([sys.executable, __file__, "write", root, str(ROWS)], check=True)
+        run(db, common, root)
+    finally:
+        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(db, common, root):
+    from odoo import api  # noqa: PLC0415 - Odoo is set up first
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
+    registry = Registry(db)
+    results = {}
+
+    # 1. Refresh from the local backend.
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        ws = env["ipai.databricks.workspace"].create({
+            "name": "Bench local", "backend": "local", "local_root": root})
+        view = env["ipai.databricks.view"].create({
+            "name": "Bench sales", "code": "bench_sales", "workspace_id": ws.id,
+            "source": TABLE, "schedule": "manual"})
+        view._create_model(view._fetch_schema())
+        cr.commit()
+        with PeakRss() as memory:
+            start = time.perf_counter()
+            snap = view._refresh_now(mode="full")
+            cr.commit()
+            elapsed = time.perf_counter() - start
+        check_snapshot(snap, "local refresh")
+        count = table_count(cr, view.model_name)
+        results["local"] = (count, elapsed, snap.duration_seconds)
+        print(f"local refresh done: {count} rows in {elapsed:.2f} s "
+              f"(load step {snap.duration_seconds:.2f} s)", flush=True)
+        mapping = view._columns()
+        cr.execute("SELECT column_name, data_type FROM information_schema.columns "
+                   "WHERE table_name = %s", (view.model_name,))
+        pg_types = dict(cr.fetchall())
+        columns = [("id", "integer")] + [(f, pg_types[f]) for f in mapping.values()]
+
+    # 2. Bare COPY of the same Arrow data into a plain (logged) table.
+    results["copy"] = bare_copy(registry, root, columns)
+    print(f"bare COPY done: {results['copy'][0]} rows in {results['copy'][1]:.2f} s", flush=True)
+
+    # 3. Refresh through the local Databricks API server, in its own process.
+    results["api"] = api_refresh(registry, root)
+
+    report(results, memory)
+
+
+def table_count(cr, table):
+    cr.execute(f'SELECT count(*) FROM "{table}"')
+    return cr.fetchone()[0]
+
+
+def check_snapshot(snap, what):
+    if snap.state != "published":
+        raise RuntimeError(f"{what}: snapshot {snap.state}: {snap.message}")
+    if snap.row_count != ROWS:
+        raise RuntimeError(f"{what}: {snap.row_count} rows published, {ROWS} expected")
+
+
+def bare_copy(registry, root, columns):
+    from odoo.addons.ipai_databricks_connector.lakehouse import pgload  # noqa: PLC0415
+    from odoo.addons.ipai_databricks_connector.lakehouse.local_backend import (  # noqa: PLC0415
+        LocalLakehouse,
+    )
+
+    with registry.cursor() as cr:
+        ddl = ", ".join(f'"{name}" {pg_type}' for name, pg_type in columns)
+        cr.execute(f"DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy ({ddl})")
+        cr.commit()
+        names = ", ".join(f'"{name}"' for name, _t in columns)
+        start = time.perf_counter()
+        reader = LocalLakehouse(root).execute(f"SELECT * FROM {TABLE}")
+        stream = pgload.CopyStream(pgload.with_ids(reader, 1))
+        cr._obj.copy_expert(f"COPY bench_copy ({names}) FROM STDIN WITH (FORMAT csv)",
+                            stream, size=1 << 20)
+        cr.commit()
+        elapsed = time.perf_counter() - start
+        count = table_count(cr, "bench_copy")
+        cr.execute("DROP TABLE bench_copy")
+        cr.commit()
+    if count != ROWS:
+        raise RuntimeError(f"bare COPY: {count} rows, {ROWS} expected")
+    return count, elapsed
+
+
+def start_api_server(root):
+    port = free_port()
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+            "from lakehouse.api_server import main; main()")
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, str(ADDON), "--port", str(port), "--data", root,
+         "--token", TOKEN],
+        stdout=subprocess.PIPE, text=True,
+    )
+    line = server.stdout.readline()  # "Databricks API on http://127.0.0.1:<port>"
+    if "Databricks API on" not in line:
+        server.kill()
+        raise RuntimeError(f"the local Databricks API server did not start: {line!r}")
+    return server, line.rsplit(" ", 1)[-1].strip()
+
+
+def api_refresh(registry, root):
+    from odoo import api  # noqa: PLC0415
+
+    server, url = start_api_server(root)
+    try:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            service = env["ipai.gateway.service"].create({
+                "name": "Bench Databricks", "code": "bench_databricks", "kind": "databricks",
+                "base_url": url, "auth_type": "bearer", "token": TOKEN,
+                "read_timeout": 120, "retry_max_attempts": 5, "retry_total_budget": 600,
+                "retry_backoff_max": 5})
+            ws = env["ipai.databricks.workspace"].create({
+                "name": "Bench API", "backend": "databricks", "service_id": service.id,
+                "warehouse_id": "local-warehouse"})
+            view = env["ipai.databricks.view"].create({
+                "name": "Bench sales API", "code": "bench_sales_api", "workspace_id": ws.id,
+                "source": TABLE, "schedule": "manual"})
+            view._create_model(view._fetch_schema())
+            cr.commit()
+            start = time.perf_counter()
+            snap = view._refresh_now(mode="full")
+            cr.commit()
+            elapsed = time.perf_counter() - start
+            check_snapshot(snap, "refresh through the API")
+            count = table_count(cr, view.model_name)
+            print(f"API refresh done: {count} rows in {elapsed:.2f} s "
+                  f"(load step {snap.duration_seconds:.2f} s)", flush=True)
+            return count, elapsed, snap.duration_seconds
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def report(results, memory):
+    local_rows, local_s, local_load = results["local"]
+    copy_rows, copy_s = results["copy"]
+    api_rows, api_s, api_load = results["api"]
+    local_rate, copy_rate = rate(local_rows, local_s), rate(copy_rows, copy_s)
+    ratio = local_rate / copy_rate
+    mem = memory.above_start_mb
+    ok = {True: "OK", False: "MISSED"}
+    print()
+    print("=" * 78)
+    print(f"Databricks view refresh benchmark, {ROWS:,} rows x 7 columns ({TABLE})")
+    print(f"refresh local backend: {local_rows:,} rows in {local_s:.2f} s = "
+          f"{local_rate:,.0f} rows/s (load step {local_load:.2f} s)")
+    print(f"bare COPY:             {copy_rows:,} rows in {copy_s:.2f} s = {copy_rate:,.0f} rows/s")
+    print(f"ratio: {ratio:.2f} (target >= {RATIO_TARGET}): {ok[ratio >= RATIO_TARGET]}")
+    print(f"peak memory of the refresh: {mem:.0f} MB above start "
+          f"({memory.start / 2**20:.0f} MB -> {memory.peak / 2**20:.0f} MB) "
+          f"(target < {MEMORY_TARGET_MB} MB): {ok[mem < MEMORY_TARGET_MB]}")
+    print(f"refresh through the local Databricks API: {api_rows:,} rows in {api_s:.2f} s = "
+          f"{rate(api_rows, api_s):,.0f} rows/s (load step {api_load:.2f} s)")
+    print("=" * 78, flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["write"]:
+        write_table(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()
