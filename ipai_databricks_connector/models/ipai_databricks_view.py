@@ -359,6 +359,22 @@ class IpaiDatabricksView(models.Model):
             snapshots |= snap
         return snapshots
 
+    def action_cancel_refresh(self):
+        """Stop a refresh: its remaining jobs skip, and a running statement is canceled."""
+        for view in self:
+            running = view.snapshot_ids.filtered(lambda s: s.state not in DONE_STATES)
+            message = self.env._("Canceled by %s.", self.env.user.name)
+            # sudo: as for action_refresh, the refresh state is the system's.
+            for snap in running.sudo():
+                if snap.statement_id and view.backend == "databricks":
+                    snap.with_delay(channel=JOB_CHANNEL, description=self.env._(
+                        "Cancel statement %s", snap.statement_id))._job_cancel_statement()
+                snap.cr_drop_staging()
+                snap.write({"state": "failed", "message": message})
+            view.sudo().write({"refresh_state": "idle", "last_error": False})
+            view.sudo().message_post(body=message)
+        return True
+
     def _refresh_now(self, mode=None):
         """Run the whole chain in this transaction (demo loader, benchmarks)."""
         snaps = self.env["ipai.databricks.snapshot"]
@@ -467,6 +483,15 @@ class IpaiDatabricksSnapshot(models.Model):
     def cr_drop_staging(self):
         self.env.cr.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(
             pgsql.Identifier(self._staging_table())))
+
+    def _job_cancel_statement(self):
+        client = self.env["ipai.databricks"]._statement_client(self.view_id.workspace_id)
+        try:
+            client.cancel(self.statement_id)
+        except errors.DatabricksError as exc:
+            return self.env._("Could not cancel statement %(s)s: %(e)s", s=self.statement_id,
+                              e=exc)
+        return self.env._("Statement %s canceled.", self.statement_id)
 
     def _job_query(self):
         """Run the query (Databricks: submit and wait) and record its provenance."""

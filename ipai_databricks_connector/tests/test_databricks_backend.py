@@ -209,3 +209,21 @@ class TestDatabricksBackend(TransactionCase):
         self.assertEqual(run.state, "success", run.message)
         self.assertEqual(run.repair_count, 1)
         self.assertEqual(len(self.remote_runs(job)), 1, "a repair is not a new run")
+
+    def test_cancel_refresh_cancels_the_running_statement(self):
+        self.lake.write_table("demo.gold.api_cancel", sales_table(days=1))
+        view = self.make_view("demo.gold.api_cancel", "api_cancel")
+        self.server.pending_delay = 30  # the warehouse "starts" for a long time
+        self.addCleanup(setattr, self.server, "pending_delay", 0.0)
+        client = self.env["ipai.databricks"]._statement_client(self.workspace)
+        statement_id = client.submit("SELECT * FROM demo.gold.api_cancel")["statement_id"]
+        self.env["ipai.databricks.snapshot"].create(
+            {"view_id": view.id, "state": "queried", "statement_id": statement_id})
+        view.refresh_state = "running"
+        with trap_jobs() as trap:
+            view.with_user(self.user).action_cancel_refresh()
+            trap.assert_jobs_count(1)
+            drain(trap)
+        state = client.get(statement_id)["status"]["state"]
+        self.assertEqual(state, "CANCELED")
+        self.assertEqual(view.snapshot_ids.state, "failed")

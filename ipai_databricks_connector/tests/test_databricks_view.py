@@ -225,3 +225,18 @@ class TestDatabricksView(LakeCase):
         self.cr.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
                         "AND contype = 'p'", (view.model_name,))
         self.assertEqual(self.cr.fetchone()[0], f"{view.model_name}_pkey")
+
+    def test_a_canceled_refresh_skips_its_remaining_steps(self):
+        self.lake.write_table(GOLD, sales_table())
+        view = self.make_view()
+        with trap_jobs() as trap:
+            view.with_user(self.user).action_refresh()
+            view.with_user(self.user).action_cancel_refresh()
+            self.assertEqual(view.refresh_state, "idle")
+            drain(trap)
+        snap = view.snapshot_ids
+        self.assertEqual(snap.state, "failed")
+        self.assertIn("Canceled", snap.message)
+        self.assertFalse(view.current_snapshot_id)
+        self.assertEqual(self.env[view.model_name].search_count([]), 0)
+        view.with_user(self.user).action_refresh()  # a new refresh may start at once
