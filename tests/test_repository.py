@@ -88,4 +88,6 @@ def test_no_pre_19_idioms(module):
         text = path.read_text()
         for bad in ("_sql_constraints", "<tree", "attrs=", "self._cr", "groups_id",
                     "type='json'", 'type="json"'):
-            assert bad not in text, f"{path.relative_to(REPO)} uses {bad}"
+            # A whole idiom, not a prefix: self._create_model is not self._cr.
+            assert not re.search(re.escape(bad) + r"(?![A-Za-z0-9_])", text), \
+                f"{path.relative_to(REPO)} uses {bad}"
