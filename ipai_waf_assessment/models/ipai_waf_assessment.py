@@ -83,6 +83,14 @@ class IpaiWafAssessment(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             vals.setdefault("rubric_version", RUBRIC_VERSION)
+            if vals.get("workload") and not ({"milestone", "previous_id"} & set(vals)):
+                # A new assessment of a known workload is its next milestone.
+                company = vals.get("company_id") or self.env.company.id
+                last = self.search([("workload", "=", vals["workload"]),
+                                    ("company_id", "=", company)],
+                                   order="milestone desc, id desc", limit=1)
+                if last:
+                    vals.update(milestone=last.milestone + 1, previous_id=last.id)
         records = super().create(vals_list)
         for rec in records.filtered(lambda r: not r.framework_ids):
             rec.framework_ids = self.env["ipai.waf.framework"].search(

@@ -454,6 +454,14 @@ class TestAssessment(TransactionCase):
             again = self.Assessment._cron_next_milestones()
         self.assertFalse(again.filtered(lambda a: a.workload == "quokka"))
 
+    def test_a_new_assessment_of_a_known_workload_is_its_next_milestone(self):
+        first = self.Assessment.create({"name": "Wombat", "workload": "wombat"})
+        second = self.Assessment.create({"name": "Wombat Q2", "workload": "wombat"})
+        self.assertEqual((first.milestone, second.milestone), (1, 2))
+        self.assertEqual(second.previous_id, first)
+        other = self.Assessment.create({"name": "Numbat", "workload": "numbat"})
+        self.assertEqual((other.milestone, other.previous_id.id), (1, False))
+
     # --------------------------------------------------------------- security
     def test_access_rights_and_companies(self):
         other_company = self.env["res.company"].create({"name": "Quokka Other Co"})
