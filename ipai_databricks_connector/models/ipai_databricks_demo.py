@@ -33,7 +33,7 @@ class IpaiDatabricksDemo(models.AbstractModel):
             view = View.search([("code", "=", spec["code"])], limit=1)
             vals = {"name": spec["name"], "workspace_id": ws.id, "source": spec["source"],
                     "freshness_slo_hours": spec.get("freshness_slo_hours", 24.0),
-                    "schedule": "daily"}
+                    "schedule": "daily", "user_id": self.env.ref("base.user_admin").id}
             if spec.get("watermark"):
                 vals["watermark_column"] = spec["watermark"]
             if view:
