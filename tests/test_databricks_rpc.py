@@ -1,8 +1,14 @@
-"""ipai_databricks_connector over real HTTP, with the server's queue_job runner:
-refresh a view, run a job, read a view's rows with search_read."""
+"""ipai_databricks_connector over real HTTP (/jsonrpc), with the server's queue_job runner.
+
+The server runs in its own process with workers; this process writes the Delta tables
+(LocalLakehouse, the same code the server reads them with) in a directory both can see,
+then drives Odoo only through public methods, as an external client would:
+refresh a view and read its rows, check who may touch the rows, run a job.
+"""
 
 import datetime as dt
 import os
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -10,21 +16,25 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from conftest import RpcError
-from deltalake import DeltaTable, write_deltalake
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ipai_databricks_connector"))
+from lakehouse.local_backend import LocalLakehouse
 
 V = "ipai.databricks.view"
+ROWS = "x_dbx_rpc_sales"
+USER = {"login": "dbxuser", "password": "dbxuser"}
+PLAIN = {"login": "dbxplain", "password": "dbxplain"}
+TIMEOUT = 60  # seconds for the job runner to finish a chain
 
 
-def _table(root, name):
-    return str(Path(root, *name.split(".")))
-
-
-def _sales(days):
+def _sales(first_day, days):
+    days = range(first_day, first_day + days)
     return pa.table({
-        "sale_date": pa.array([dt.date(2026, 3, d) for d in range(1, days + 1)], pa.date32()),
-        "region": pa.array(["NCR" if d % 2 else "Visayas" for d in range(days)]),
-        "peso_total": pa.array([Decimal(f"{100 * d}.50") for d in range(1, days + 1)],
-                               pa.decimal128(15, 2)),
+        "sale_date": pa.array([dt.date(2026, 3, d) for d in days], pa.date32()),
+        "store_id": pa.array([d % 3 + 1 for d in days], pa.int32()),
+        "region": pa.array(["NCR" if d % 2 else "Visayas" for d in days]),
+        "peso_total": pa.array([Decimal(f"{100 * d}.50") for d in days], pa.decimal128(15, 2)),
+        "transactions": pa.array([10 * d for d in days], pa.int32()),
     })
 
 
@@ -39,83 +49,138 @@ def srv(odoo_server):
 def lake(srv):
     root = Path(os.environ["IPAI_TEST_WORKDIR"]) / "rpc_lake"
     root.mkdir(parents=True, exist_ok=True)
-    write_deltalake(_table(root, "rpc.gold.sales"), _sales(4), mode="overwrite")
+    lakehouse = LocalLakehouse(root)
+    lakehouse.write_table("rpc.gold.sales", _sales(1, 4), mode="overwrite")
+    lakehouse.write_table("rpc.silver.sales", _sales(1, 4), mode="overwrite")
     ws = srv.jsonrpc("ipai.databricks.workspace", "create",
                      [{"name": "RPC lake", "backend": "local", "local_root": str(root)}])[0]
-    return root, ws
+    return lakehouse, ws
 
 
-def _wait(srv, model, rid, field, values, timeout=90):
+def _wait(srv, model, rid, field, values, timeout=TIMEOUT):
+    """Poll one record (as admin) until ``field`` takes one of ``values``."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         rec = srv.jsonrpc(model, "read", [rid], [field])[0]
         if rec[field] in values:
             return rec
+        if time.monotonic() > deadline:
+            jobs = srv.jsonrpc("queue.job", "search_read", [], ["name", "state", "exc_info"],
+                               order="id desc", limit=6)
+            raise AssertionError(f"{model}({rid}).{field} is {rec[field]!r}, never {values} "
+                                 f"within {timeout} s; last jobs: {jobs}")
         time.sleep(0.5)
-    raise AssertionError(f"{model}({rid}).{field} never reached {values}: {rec}")
 
 
-def test_refresh_a_view_and_read_its_rows(srv, lake):
-    root, ws = lake
+def _refresh(srv, vid):
+    """Refresh as the Databricks User; wait for the chain; return what the form shows."""
+    srv.jsonrpc(V, "action_refresh", [vid], **USER)
+    _wait(srv, V, vid, "refresh_state", ("idle", "failed", "blocked"))
+    return srv.jsonrpc(V, "read", [vid], ["snapshot_label", "row_count", "refresh_state",
+                                          "freshness_status", "last_error"], **USER)[0]
+
+
+def _access_error(call):
+    with pytest.raises(RpcError) as err:
+        call()
+    assert err.value.data.get("name") == "odoo.exceptions.AccessError", err.value.data
+    return err.value
+
+
+@pytest.fixture(scope="module")
+def view(srv, lake):
+    """A view on rpc.gold.sales with its model, published once (Delta version 0)."""
+    _, ws = lake
     vid = srv.jsonrpc(V, "create", [{"name": "RPC sales", "code": "rpc_sales",
                                      "workspace_id": ws, "source": "rpc.gold.sales",
                                      "schedule": "manual"}])[0]
     srv.jsonrpc(V, "action_create_model", [vid])
-    srv.jsonrpc(V, "action_refresh", [vid], login="dbxuser", password="dbxuser")
-    _wait(srv, V, vid, "refresh_state", ("idle", "failed", "blocked"))
-    view = srv.jsonrpc(V, "read", [vid], ["snapshot_label", "row_count", "refresh_state",
-                                          "freshness_status", "last_error"])[0]
-    assert view["refresh_state"] == "idle", view["last_error"]
-    assert view["row_count"] == 4
-    assert "As of version 0" in view["snapshot_label"]
-    assert view["freshness_status"] == "fresh"
-    rows = srv.jsonrpc("x_dbx_rpc_sales", "search_read", [], ["x_region", "x_peso_total"],
-                       order="id", login="dbxuser", password="dbxuser")
-    assert [r["x_peso_total"] for r in rows] == [100.5, 200.5, 300.5, 400.5]
-    # A new Delta version, refreshed again: the user sees the new snapshot.
-    write_deltalake(_table(root, "rpc.gold.sales"), _sales(6), mode="overwrite")
-    srv.jsonrpc(V, "action_refresh", [vid], login="dbxuser", password="dbxuser")
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        view = srv.jsonrpc(V, "read", [vid], ["snapshot_label", "row_count"])[0]
-        if "As of version 1" in view["snapshot_label"]:
-            break
-        time.sleep(0.5)
-    assert view["row_count"] == 6, view
-    assert srv.jsonrpc("x_dbx_rpc_sales", "search_count", [],
-                       login="dbxuser", password="dbxuser") == 6
+    first = _refresh(srv, vid)
+    return vid, first
 
 
-def test_rows_are_read_only_and_hidden_from_others(srv, lake):
-    ids = srv.jsonrpc("x_dbx_rpc_sales", "search", [], login="dbxuser", password="dbxuser")
+def test_refresh_a_view_and_read_its_rows(srv, lake, view):
+    lakehouse, _ = lake
+    vid, first = view
+    # What the form shows after the runner has executed query -> load -> quality -> publish.
+    assert first["refresh_state"] == "idle", first["last_error"]
+    assert first["row_count"] == 4
+    assert first["snapshot_label"].startswith("As of version 0, refreshed at "), first
+    assert first["freshness_status"] == "fresh"
+    rows = srv.jsonrpc(ROWS, "search_read", [],
+                       ["x_sale_date", "x_store_id", "x_region", "x_peso_total",
+                        "x_transactions"], order="x_sale_date", **USER)
+    assert [{k: v for k, v in r.items() if k != "id"} for r in rows] == [
+        {"x_sale_date": "2026-03-01", "x_store_id": 2, "x_region": "NCR",
+         "x_peso_total": 100.5, "x_transactions": 10},
+        {"x_sale_date": "2026-03-02", "x_store_id": 3, "x_region": "Visayas",
+         "x_peso_total": 200.5, "x_transactions": 20},
+        {"x_sale_date": "2026-03-03", "x_store_id": 1, "x_region": "NCR",
+         "x_peso_total": 300.5, "x_transactions": 30},
+        {"x_sale_date": "2026-03-04", "x_store_id": 2, "x_region": "Visayas",
+         "x_peso_total": 400.5, "x_transactions": 40},
+    ]
+    # A new Delta version (an append), refreshed again: the user sees the new snapshot.
+    lakehouse.write_table("rpc.gold.sales", _sales(5, 2), mode="append")
+    assert lakehouse.table_version("rpc.gold.sales") == 1
+    second = _refresh(srv, vid)
+    assert second["refresh_state"] == "idle", second["last_error"]
+    assert second["snapshot_label"].startswith("As of version 1, refreshed at "), second
+    assert second["row_count"] == 6
+    assert second["freshness_status"] == "fresh"
+    # The aggregation the pivot view asks for.
+    groups = srv.jsonrpc(ROWS, "formatted_read_group", [], ["x_region"],
+                         ["x_peso_total:sum", "__count"], order="x_region", **USER)
+    assert [(g["x_region"], g["x_peso_total:sum"], g["__count"]) for g in groups] == [
+        ("NCR", 100.5 + 300.5 + 500.5, 3), ("Visayas", 200.5 + 400.5 + 600.5, 3)]
+
+
+def test_rows_are_read_only_and_hidden_from_others(srv, lake, view):
+    ids = srv.jsonrpc(ROWS, "search", [], **USER)
     assert ids
-    with pytest.raises(RpcError):
-        srv.jsonrpc("x_dbx_rpc_sales", "write", ids[:1], {"x_region": "tampered"},
-                    login="dbxuser", password="dbxuser")
-    with pytest.raises(RpcError):
-        srv.jsonrpc("x_dbx_rpc_sales", "create", [{"x_region": "new"}],
-                    login="dbxuser", password="dbxuser")
-    with pytest.raises(RpcError):
-        srv.jsonrpc("x_dbx_rpc_sales", "search_read", [], ["x_region"],
-                    login="dbxplain", password="dbxplain")
-    with pytest.raises(RpcError):
-        srv.jsonrpc(V, "create", [{"name": "x", "code": "x", "workspace_id": lake[1],
-                                   "source": "rpc.gold.sales"}],
-                    login="dbxuser", password="dbxuser")
+    _access_error(lambda: srv.jsonrpc(ROWS, "write", ids[:1], {"x_region": "tampered"}, **USER))
+    _access_error(lambda: srv.jsonrpc(ROWS, "create", [{"x_region": "new"}], **USER))
+    _access_error(lambda: srv.jsonrpc(ROWS, "unlink", ids[:1], **USER))
+    assert srv.jsonrpc(ROWS, "search_count", [], **USER) == len(ids)
+    assert "tampered" not in {r["x_region"] for r in srv.jsonrpc(
+        ROWS, "search_read", [], ["x_region"], **USER)}
+    # A plain internal user sees neither the rows nor the view.
+    _access_error(lambda: srv.jsonrpc(ROWS, "search_read", [], ["x_region"], **PLAIN))
+    _access_error(lambda: srv.jsonrpc(V, "search_read", [], ["name"], **PLAIN))
+    # Configuring views is for Databricks Managers.
+    _access_error(lambda: srv.jsonrpc(V, "create", [{
+        "name": "x", "code": "x", "workspace_id": lake[1], "source": "rpc.gold.sales"}],
+        **USER))
 
 
 def test_run_a_job(srv, lake):
-    root, ws = lake
+    lakehouse, ws = lake
     jid = srv.jsonrpc("ipai.databricks.job", "create", [{
-        "name": "RPC regions", "workspace_id": ws, "layer": "platinum",
-        "sql": "SELECT region, count(*)::INT AS days FROM rpc.gold.sales GROUP BY region",
-        "target_table": "rpc.platinum.regions"}])[0]
-    run_ids = srv.jsonrpc("ipai.databricks.job", "action_run_now", [jid],
-                          login="dbxuser", password="dbxuser")
-    run = _wait(srv, "ipai.databricks.job.run", run_ids[0], "state",
-                ("success", "failed", "canceled"))
-    assert run["state"] == "success", srv.jsonrpc(
-        "ipai.databricks.job.run", "read", run_ids, ["message"])
-    table = DeltaTable(_table(root, "rpc.platinum.regions"))
-    assert table.version() == 0
-    assert sorted(table.to_pyarrow_table().column("region").to_pylist()) == ["NCR", "Visayas"]
+        "name": "RPC regions", "workspace_id": ws, "layer": "gold",
+        "sql": "SELECT region, count(*)::INT AS days, sum(peso_total) AS peso_total "
+               "FROM rpc.silver.sales GROUP BY region ORDER BY region",
+        "target_table": "rpc.gold.regions"}])[0]
+
+    def run_once():
+        run_ids = srv.jsonrpc("ipai.databricks.job", "action_run_now", [jid], **USER)
+        assert len(run_ids) == 1
+        _wait(srv, "ipai.databricks.job.run", run_ids[0], "state",
+              ("success", "failed", "canceled"))
+        return srv.jsonrpc("ipai.databricks.job.run", "read", run_ids,
+                           ["state", "delta_version", "message", "life_cycle_state"],
+                           **USER)[0]
+
+    run = run_once()
+    assert run["state"] == "success", run["message"]
+    assert run["life_cycle_state"] == "TERMINATED"
+    assert run["delta_version"] == lakehouse.table_version("rpc.gold.regions") == 0
+    # New silver data, run again: the job writes a new version of its target.
+    lakehouse.write_table("rpc.silver.sales", _sales(5, 2), mode="append")
+    run = run_once()
+    assert run["state"] == "success", run["message"]
+    assert run["delta_version"] == lakehouse.table_version("rpc.gold.regions") == 1
+    result = lakehouse.execute(
+        "SELECT region, days FROM rpc.gold.regions ORDER BY region").read_all()
+    assert result.to_pylist() == [{"region": "NCR", "days": 3}, {"region": "Visayas", "days": 3}]
+    job = srv.jsonrpc("ipai.databricks.job", "read", [jid], ["last_run_state"], **USER)[0]
+    assert job["last_run_state"] == "success"

@@ -144,7 +144,8 @@ class IpaiDatabricksView(models.Model):
         for view in self:
             view.model_name = f"x_dbx_{view.code}" if view.code else False
 
-    @api.depends("current_snapshot_id")
+    @api.depends("current_snapshot_id.refreshed_at", "current_snapshot_id.delta_version",
+                 "current_snapshot_id.statement_id")
     def _compute_snapshot_label(self):
         for view in self:
             snap = view.current_snapshot_id

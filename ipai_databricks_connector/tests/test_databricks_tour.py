@@ -38,7 +38,7 @@ class TestDatabricksTour(HttpCase):
         # (QUEUE_JOB__NO_DELAY, read by queue_job.utils.must_run_without_delay, honoured by
         # chains too) performs the refresh chain at once, in order, in the request of the
         # Refresh button. The job methods themselves run unchanged.
-        with patch.dict(os.environ, {"QUEUE_JOB__NO_DELAY": ""}):
+        with patch.dict(os.environ, {"QUEUE_JOB__NO_DELAY": "1"}):
             self.start_tour("/odoo", "ipai_databricks_view_tour", login="admin", timeout=180)
         self.env.invalidate_all()
         snap = self.view.current_snapshot_id
