@@ -210,6 +210,7 @@ class IpaiDatabricksJobRun(models.Model):
         return message
 
     def _enqueue_poll(self):
+        # sudo: a technical parameter, read on behalf of whoever started the run.
         seconds = float(self.env["ir.config_parameter"].sudo().get_param(
             "ipai_databricks_connector.poll_seconds", "10"))
         self.with_delay(channel=JOB_CHANNEL, eta=seconds, description=self.env._(

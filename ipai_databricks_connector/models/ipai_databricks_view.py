@@ -266,6 +266,7 @@ class IpaiDatabricksView(models.Model):
     def _create_access(self, model):
         # Read only, for everybody who may see Databricks data: rows are written by
         # the refresh only (SQL COPY), never through the ORM.
+        # sudo: access rules of the generated model (see _create_model).
         Access = self.env["ir.model.access"].sudo()
         for xmlid in (USER_GROUP, MANAGER_GROUP):
             group = self.env.ref(xmlid)
@@ -274,6 +275,7 @@ class IpaiDatabricksView(models.Model):
                            "perm_create": False, "perm_unlink": False})
 
     def _create_ui(self, model, schema, mapping):
+        # sudo: views, action and menu of the generated model (see _create_model).
         View = self.env["ir.ui.view"].sudo()
         spec = {fname: arrow_field_spec(schema.field(col).type).ttype
                 for col, fname in mapping.items()}
@@ -475,6 +477,7 @@ class IpaiDatabricksSnapshot(models.Model):
         """Retryable Databricks errors become job retries while retries remain."""
         retryable = isinstance(exc, errors.DatabricksError) and exc.retryable
         job_uuid = self.env.context.get("job_uuid")
+        # sudo: the running job's own record, to read its retry count.
         job = job_uuid and self.env["queue.job"].sudo().search([("uuid", "=", job_uuid)], limit=1)
         last_try = job and job.max_retries and job.retry + 1 >= job.max_retries
         if retryable and job and not last_try:
