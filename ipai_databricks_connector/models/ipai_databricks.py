@@ -1,6 +1,5 @@
 """The connector's service layer: Databricks REST calls through ``ipai.gateway``."""
 
-import logging
 
 import requests
 
@@ -16,7 +15,6 @@ from odoo.addons.ipai_microservices_gateway.exceptions import (
 from ..lakehouse import errors
 from ..lakehouse.statement_client import JobsClient, StatementExecutionClient
 
-_logger = logging.getLogger(__name__)
 JOB_CHANNEL = "root.ipai.databricks"
 LINK_TIMEOUT = (5, 120)  # seconds: connect, read of one result chunk
 

@@ -1,7 +1,6 @@
 """Medallion ETL jobs: Databricks Jobs (run-now, poll, repair) or local SQL steps."""
 
 import json
-import logging
 import time
 
 from deltalake.exceptions import DeltaError
@@ -17,7 +16,6 @@ from ..lakehouse.statement_client import run_summary
 from .ipai_databricks import JOB_CHANNEL
 from .ipai_databricks_quality import LAYERS
 
-_logger = logging.getLogger(__name__)
 RUN_STATES = [("queued", "Queued"), ("running", "Running"), ("success", "Succeeded"),
               ("failed", "Failed"), ("canceled", "Canceled")]
 
@@ -113,7 +111,7 @@ class IpaiDatabricksJobRun(models.Model):
     company_id = fields.Many2one(related="job_id.company_id", store=True)
     layer = fields.Selection(related="job_id.layer", store=True)
     trigger = fields.Selection([("manual", "Manual"), ("upstream", "Upstream succeeded"),
-                                ("schedule", "Schedule"), ("repair", "Repair")],
+                                ("repair", "Repair")],
                                default="manual")
     run_id = fields.Char(string="Run id", readonly=True, help="Databricks run id.")
     state = fields.Selection(RUN_STATES, default="queued", required=True, readonly=True)

@@ -1,7 +1,6 @@
 """Databricks views: gold tables as read-only Odoo models, refreshed by a queue-job chain."""
 
 import json
-import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,6 @@ from ..lakehouse.statement_client import manifest_arrow_schema
 from ..lakehouse.types import arrow_field_spec
 from .ipai_databricks import JOB_CHANNEL
 
-_logger = logging.getLogger(__name__)
 USER_GROUP = "ipai_databricks_connector.databricks_group_user"
 MANAGER_GROUP = "ipai_databricks_connector.databricks_group_manager"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -372,7 +370,7 @@ class IpaiDatabricksView(models.Model):
                 if snap.statement_id and view.backend == "databricks":
                     snap.with_delay(channel=JOB_CHANNEL, description=self.env._(
                         "Cancel statement %s", snap.statement_id))._job_cancel_statement()
-                snap.cr_drop_staging()
+                snap._drop_staging()
                 snap.write({"state": "failed", "message": message})
             view.sudo().write({"refresh_state": "idle", "last_error": False})
             view.sudo().message_post(body=message)
@@ -467,7 +465,7 @@ class IpaiDatabricksSnapshot(models.Model):
 
     def _fail(self, exc_or_msg):
         message = str(exc_or_msg)
-        self.cr_drop_staging()
+        self._drop_staging()
         self.write({"state": "failed", "message": message})
         self.view_id.write({"refresh_state": "failed", "last_error": message})
         self.view_id.message_post(body=self.env._("Refresh failed: %s", message))
@@ -484,7 +482,7 @@ class IpaiDatabricksSnapshot(models.Model):
             raise RetryableJobError(str(exc), seconds=int(getattr(exc, "retry_after", 0) or 10))
         return self._fail(exc)
 
-    def cr_drop_staging(self):
+    def _drop_staging(self):
         self.env.cr.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(
             pgsql.Identifier(self._staging_table())))
 
@@ -650,7 +648,7 @@ class IpaiDatabricksSnapshot(models.Model):
         if summary["publishable"]:
             self.write({"state": "checked", "quality_pass_rate": summary["pass_rate"]})
             return self.env._("Quality passed (%s%%).", round(summary["pass_rate"], 2))
-        self.cr_drop_staging()
+        self._drop_staging()
         names = {str(r.id): r.name for r in rules}
         failed = ", ".join(names[c] for c in summary["failed_rules"])
         reason = self.env._(

@@ -1,4 +1,3 @@
-import logging
 import os
 
 from odoo import api, fields, models
@@ -7,8 +6,6 @@ from odoo.tools import config
 
 from ..lakehouse import errors
 from ..lakehouse.local_backend import LocalLakehouse
-
-_logger = logging.getLogger(__name__)
 
 
 def default_local_root(dbname):

@@ -951,15 +951,20 @@ class _MarkdownReader:
         return {role: _clean_cell(cells[idx]) if idx < len(cells) else ""
                 for role, idx in roles.items()}
 
-    def risk_table(self, header, body, roles):
+    def _titled_rows(self, header, body, roles, what):
+        """(line_no, cell, title) of each readable row; rows without a title are reported."""
         for line_no, cells in body:
             cell = self._cells(line_no, cells, header, roles)
             if cell is None:
                 continue
             title = _LINK_RE.sub(r"\1", cell["title"])
             if not title:
-                self.warn(line_no, f"risk row {_snippet(cells)} has no title; not read")
+                self.warn(line_no, f"{what} row {_snippet(cells)} has no title; not read")
                 continue
+            yield line_no, cell, title
+
+    def risk_table(self, header, body, roles):
+        for line_no, cell, title in self._titled_rows(header, body, roles, "risk"):
             risk = ParsedRisk(title=title, line_no=line_no, mitigation=cell.get("mitigation", ""),
                               owner=cell.get("owner", ""))
             for role, scale in (("likelihood", LIKELIHOOD_WORDS), ("impact", IMPACT_WORDS),
@@ -991,14 +996,7 @@ class _MarkdownReader:
     def roadmap_table(self, header, body, roles):
         heading = " ".join(text for _level, text, _code in self.stack)
         heading_phase = parse_phase(self.stack[-1][1]) if self.stack else None
-        for line_no, cells in body:
-            cell = self._cells(line_no, cells, header, roles)
-            if cell is None:
-                continue
-            title = _LINK_RE.sub(r"\1", cell["title"])
-            if not title:
-                self.warn(line_no, f"roadmap row {_snippet(cells)} has no title; not read")
-                continue
+        for line_no, cell, title in self._titled_rows(header, body, roles, "roadmap"):
             rec = ParsedRecommendation(title=title, line_no=line_no, owner=cell.get("owner", ""))
             if cell.get("phase"):
                 rec.phase = parse_phase(cell["phase"])

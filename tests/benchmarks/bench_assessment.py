@@ -11,31 +11,16 @@ assessment module installed and prints:
 
 import json
 import os
-import socket
 import subprocess
 import time
 
-import psycopg2
+from benchlib import PG, free_port, pg
 
-PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-      "user": os.environ.get("IPAI_DB_USER", "odoo")}
 FINDINGS = int(os.environ.get("BENCH_FINDINGS", "2000"))
 ROWS = int(os.environ.get("BENCH_ROWS", "1000"))
 CHECKS = int(os.environ.get("BENCH_CHECKS", "20"))
 
 
-def pg(sql):
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    with conn.cursor() as cr:
-        cr.execute(sql)
-    conn.close()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main():

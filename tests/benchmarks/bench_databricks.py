@@ -19,7 +19,6 @@ Figures are reported, not asserted: a missed target still exits 0; an error does
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,10 +27,8 @@ import time
 from pathlib import Path
 
 import psutil
-import psycopg2
+from benchlib import PG, free_port, pg
 
-PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-      "user": os.environ.get("IPAI_DB_USER", "odoo")}
 ROWS = int(os.environ.get("ROWS", "1000000"))
 BATCH = 100_000
 TABLE = "bench.gold.sales"
@@ -41,18 +38,6 @@ RATIO_TARGET = 0.5
 MEMORY_TARGET_MB = 300
 
 
-def pg(sql):
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    with conn.cursor() as cr:
-        cr.execute(sql)
-    conn.close()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- data ------------------------------------------------------------------------------

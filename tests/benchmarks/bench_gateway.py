@@ -17,13 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg2
 import requests
+from benchlib import PG, pg
 
 REPO = Path(__file__).resolve().parents[2]
 CALLS = int(os.environ.get("BENCH_CALLS", "2000"))
-PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-      "user": os.environ.get("IPAI_DB_USER", "odoo")}
 SERVER = """
 import sys, time
 sys.path.insert(0, {path!r})
@@ -33,13 +31,6 @@ print(server.port, flush=True)
 time.sleep(3600)
 """
 
-
-def pg(sql):
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    with conn.cursor() as cr:
-        cr.execute(sql)
-    conn.close()
 
 
 def main():
