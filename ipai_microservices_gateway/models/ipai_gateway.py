@@ -310,7 +310,10 @@ class IpaiGateway(models.AbstractModel):
     def _log_path(self, url, params=None):
         if params:
             url = requests.Request("GET", url, params=params).prepare().url
-        parts = urlsplit(redact_url(url))
+        try:
+            parts = urlsplit(redact_url(url))
+        except ValueError:  # malformed: the host check refuses it
+            return "(malformed URL)"
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
     def _result(self, response):

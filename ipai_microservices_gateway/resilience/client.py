@@ -14,6 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import tenacity
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from .policy import RetryPolicy, may_retry, parse_retry_after
 
@@ -59,21 +61,51 @@ def build_url(base_url, path):
     """Join ``path`` to ``base_url``; an absolute ``path`` is kept as is (and checked)."""
     if not path:
         return base_url
-    if urlsplit(path).scheme:
+    try:
+        absolute = bool(urlsplit(path).scheme)
+    except ValueError:
+        return path  # malformed: check_host refuses it
+    if absolute:
         return path
     return urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def check_host(url, allowed_hosts):
-    """Refuse, before any connection, a URL whose host is not allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise HostRefused(parts.scheme or url)
-    host = (parts.hostname or "").lower()
-    port_host = f"{host}:{parts.port}" if parts.port else host
+    """Refuse, before any connection, a URL whose host is not allowed.
+
+    The host is read the way urllib3 will connect (``parse_url``), and Python's
+    ``urlsplit`` must agree with it: ``http://evil:9999\\@allowed/x`` is read as
+    ``allowed`` by one and ``evil`` by the other, so any disagreement, a
+    backslash, whitespace, a control character or user info is a refusal.
+    """
+    try:
+        connect = parse_url(url)
+        parts = urlsplit(url)
+        split_port = parts.port
+    except (LocationParseError, ValueError):
+        raise HostRefused(_printable(url)) from None
+    scheme = (connect.scheme or "").lower()
+    host = (connect.host or "").lower().strip("[]")
+    if scheme not in DEFAULT_PORTS:
+        raise HostRefused(scheme or _printable(url))
+    if (
+        any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url)
+        or connect.auth or "@" in parts.netloc
+        or host != (parts.hostname or "").lower()
+        or connect.port != split_port
+    ):
+        raise HostRefused(f"{host}:{connect.port}" if connect.port else _printable(url))
+    port_host = f"{host}:{connect.port}" if connect.port else host
     allowed = {h.strip().lower() for h in allowed_hosts if h.strip()}
     if host not in allowed and port_host not in allowed:
         raise HostRefused(port_host)
+
+
+def _printable(url):
+    return "".join(c if c.isprintable() else "?" for c in str(url))[:200]
 
 
 def new_correlation_id():

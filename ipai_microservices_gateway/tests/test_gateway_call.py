@@ -152,6 +152,24 @@ class TestGatewayCall(GatewayCase):
         self.assertEqual(err.exception.host, f"localhost:{self.server.port}")
         self.assertEqual(self.logs(service).outcome, "refused")
 
+    def test_urls_urllib3_reads_differently_are_refused(self):
+        # urlsplit reads 127.0.0.1 here, urllib3 connects to localhost: the
+        # token must not go to a host the check never saw (issue 9, item 2).
+        service = self.make_service()
+        port = self.server.port
+        for trick in (
+            f"http://localhost:{port}\\@127.0.0.1:{port}/steal",
+            f"http://localhost:{port}\\\\@127.0.0.1:{port}/steal",
+            f"http://user:pw@127.0.0.1:{port}/steal",
+            f"http://127.0.0.1:{port}\t@localhost:{port}/steal",
+            f"http://[127.0.0.1:{port}/steal",
+        ):
+            with self.subTest(trick=trick), self.shared_cursor(), \
+                    self.assertFails(GatewayHostRefused):
+                self.Gateway.call("fault", "GET", trick)
+        self.assertEqual(self.server.count(), 0)
+        self.assertEqual(set(self.logs(service).mapped("outcome")), {"refused"})
+
     def test_allowed_hosts_default_to_the_base_url_host(self):
         service = self.make_service()
         self.assertEqual(service.allowed_hosts, f"127.0.0.1:{self.server.port}")
