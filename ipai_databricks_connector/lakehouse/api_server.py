@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from .local_backend import _TOKEN, LocalLakehouse
+from .local_backend import _TOKEN, LocalLakehouse, SQLRefused
 
 INLINE_LIMIT = 25 * 1024 * 1024  # documented INLINE result limit
 _CHUNK_KEYS = ("chunk_index", "row_offset", "row_count", "byte_count")
@@ -374,6 +374,10 @@ class DatabricksApiServer:
             result = self._collect(st, sql, _used_params(sql, params))
             outcome = {"state": "SUCCEEDED"}
             outcome.update(result)
+        except SQLRefused as exc:  # the sandbox runs one SELECT per statement
+            outcome = {"state": "FAILED", "sql_state": "0A000", "error": {
+                "error_code": "BAD_REQUEST",
+                "message": "[UNSUPPORTED_FEATURE] %s SQLSTATE: 0A000" % exc}}
         except duckdb.Error as exc:
             error, state = _sql_failure(exc)
             outcome = {"state": "FAILED", "error": error, "sql_state": state}

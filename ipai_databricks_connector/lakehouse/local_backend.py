@@ -3,15 +3,19 @@
 import os
 import re
 
-import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
+
+from . import sandbox
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _NAME3 = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
 _TOKEN = re.compile(
     r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|:([A-Za-z_]\w*)|[^'\":-]+|.", re.S
 )
+
+
+SQLRefused = sandbox.SQLRefused
 
 
 def split_name(name):
@@ -33,9 +37,10 @@ def translate_params(sql):
 
 
 class LocalLakehouse:
-    def __init__(self, root, storage_options=None):
+    def __init__(self, root, storage_options=None, memory_limit=None, threads=None):
         self.root = str(root).rstrip("/")
         self.storage_options = storage_options or None
+        self.memory_limit, self.threads = memory_limit, threads
 
     def table_uri(self, name):
         return "/".join([self.root, *split_name(name)])
@@ -77,7 +82,8 @@ class LocalLakehouse:
         return found
 
     def _connect(self, sql):
-        con = duckdb.connect()
+        """A sandboxed connection where each Delta table named in ``sql`` is an Arrow dataset."""
+        con = sandbox.connect(self.memory_limit, self.threads)
         names = {".".join(m.groups()) for m in _NAME3.finditer(sql)}
         rewritten = sql
         for i, name in enumerate(sorted(names, key=len, reverse=True)):
@@ -89,10 +95,14 @@ class LocalLakehouse:
         return con, rewritten
 
     def execute(self, sql, parameters=None):
-        """Run SQL; returns a streaming ``pyarrow.RecordBatchReader``."""
+        """Run one SELECT; returns a streaming ``pyarrow.RecordBatchReader``.
+
+        Anything but exactly one SELECT raises :class:`sandbox.SQLRefused` before it runs.
+        """
         con, rewritten = self._connect(sql)
+        final = sandbox.check_select(translate_params(rewritten))
         params = dict(parameters or {})
-        rel = con.sql(translate_params(rewritten), params=params or None)
+        rel = con.sql(final, params=params or None)
         return rel.to_arrow_reader(100_000)  # streamed batch by batch, bounded memory
 
     def schema(self, sql, parameters=None):
@@ -108,4 +118,4 @@ class LocalLakehouse:
         return self.write_table(target, reader, mode=mode)
 
 
-__all__ = ["LocalLakehouse", "pa", "split_name", "translate_params"]
+__all__ = ["LocalLakehouse", "SQLRefused", "pa", "split_name", "translate_params"]

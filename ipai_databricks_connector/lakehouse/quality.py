@@ -19,8 +19,9 @@ import dataclasses
 import datetime as dt
 import re
 
-import duckdb
 from deltalake import DeltaTable
+
+from . import sandbox
 
 KINDS = ("not_null", "unique", "between", "accepted_values", "regex", "min_row_count",
          "freshness")
@@ -270,9 +271,8 @@ def evaluate_arrow(data, rules, now=None):
     """
     if hasattr(data, "read_all"):
         data = data.read_all()
-    con = duckdb.connect()
+    con = sandbox.connect()  # UTC: naive timestamps are UTC, as in Odoo
     try:
-        con.execute("SET TimeZone = 'UTC'")  # naive timestamps are UTC, as in Odoo
         con.register(_SOURCE, data)
         return evaluate(rules, _SOURCE, duckdb_execute(con), "duckdb", now=now)
     finally:
