@@ -38,6 +38,40 @@ def gateway(odoo_server, fault):
     return odoo_server
 
 
+@pytest.fixture(scope="module")
+def elsewhere():
+    """Another host on loopback: no trick may make the gateway reach it."""
+    with FaultServer(default={"echo": True}, host="127.0.0.2") as server:
+        yield server
+
+
+def test_no_trick_sends_the_token_to_another_host(gateway, fault, elsewhere):
+    other = f"127.0.0.2:{elsewhere.port}"
+    tricks = [
+        f"http://{other}/x", f"HTTP://{other}/x", f"https://{other}/x", f"//{other}/x",
+        f" //{other}/x", f"\\\\{other}/x", f"/\\{other}/x", f"\\/{other}/x",
+        f"http://{other}\\@127.0.0.1:{fault.port}/x", f"http://{other}%5C@127.0.0.1/x",
+        f"http:/\\{other}/x", f"@{other}/x", f"/%2F%2F{other}/x", f"..//{other}/x",
+    ]
+    refused = 0
+    for trick in tricks:
+        try:
+            result = gateway.jsonrpc("ipai.gateway", "call", "rpc_echo", "GET", trick,
+                                     headers={"Host": other}, login="gwuser",
+                                     password="gwuser")
+        except RpcError as err:
+            assert "nothing was sent" in str(err), (trick, err)
+            refused += 1
+        else:  # taken as a path: it reached the service's own host
+            assert result["status"] == 200, trick
+    assert elsewhere.count() == 0
+    assert refused >= 10
+    logs = gateway.jsonrpc("ipai.gateway.call.log", "search_read",
+                           [("outcome", "=", "refused")], fields=["host", "path"],
+                           login="gwuser", password="gwuser")
+    assert logs and all(other not in (log["host"] or "") for log in logs)
+
+
 def test_a_gateway_user_calls_a_service_over_jsonrpc(gateway, fault):
     result = gateway.jsonrpc("ipai.gateway", "call", "rpc_echo", "GET", "/hello",
                              login="gwuser", password="gwuser")
@@ -46,9 +80,10 @@ def test_a_gateway_user_calls_a_service_over_jsonrpc(gateway, fault):
     assert result["correlation_id"] == result["json"]["headers"]["X-Request-ID"]
     logs = gateway.jsonrpc("ipai.gateway.call.log", "search_read",
                            [("correlation_id", "=", result["correlation_id"])],
-                           fields=["outcome", "path", "user_id"], login="gwuser",
+                           fields=["outcome", "path", "host", "user_id"], login="gwuser",
                            password="gwuser")
-    assert [(log["outcome"], log["path"]) for log in logs] == [("success", "/hello")]
+    assert [(log["outcome"], log["path"], log["host"]) for log in logs] == [
+        ("success", "/hello", fault.url)]
 
 
 def test_json2_call_with_an_api_key(gateway):

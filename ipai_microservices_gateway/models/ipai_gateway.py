@@ -150,22 +150,23 @@ class IpaiGateway(models.AbstractModel):
               idempotency_key=None, timeout=None, retry=None, health_probe=False):
         Breaker = self.env["ipai.gateway.breaker"]
         method = method.upper()
-        url = client.build_url(config.base_url, path)
         correlation_id = client.new_correlation_id()
         log = {
-            "service_id": config.id, "method": method, "path": self._log_path(url, params),
+            "service_id": config.id, "method": method, "path": None, "host": None,
             "status": None, "attempts": 0, "duration_ms": 0.0,
             "correlation_id": correlation_id, "user_id": self.env.uid,
             "job_uuid": self.env.context.get("job_uuid"), "error": None,
         }
         try:
-            client.check_host(url, config.allowed_hosts)
+            url = client.build_url(config.base_url, path)
+            log["path"] = self._log_path(url, params)
+            # The check reads the URL as it will be sent: joined, params encoded.
+            log["host"] = client.check_host(client.prepare_url(method, url, params),
+                                            config.allowed_hosts, config.base_url)
         except client.HostRefused as exc:
-            message = self.env._(
-                "The host %(host)s is not allowed for service %(service)s: nothing was sent. "
-                "A Gateway Manager can add it to the service's allowed hosts.",
-                host=exc.host, service=config.code,
-            )
+            message = self._refusal_message(config, exc)
+            log["path"] = log["path"] or "(refused)"
+            log["host"] = exc.host[:200] if exc.reason != "path" else None
             self._log_failure(dict(log, outcome=client.REFUSED, error=message))
             raise GatewayHostRefused(message, host=exc.host, service_code=config.code,
                                      correlation_id=correlation_id) from None
@@ -204,7 +205,8 @@ class IpaiGateway(models.AbstractModel):
         try:
             response = client.send(
                 _session(), method, url, allowed_hosts=config.allowed_hosts,
-                timeout=timeout_pair, policy=retry or config.retry, headers=all_headers,
+                base_url=config.base_url, timeout=timeout_pair, policy=retry or config.retry,
+                headers=all_headers,
                 json=json, params=params, idempotency_key=idempotency_key,
                 correlation_id=correlation_id,
             )
@@ -306,6 +308,21 @@ class IpaiGateway(models.AbstractModel):
         with self.env.registry.cursor() as cr:
             self.env["ipai.gateway.call.log"]._insert(cr, values)
 
+    def _refusal_message(self, config, exc):
+        if exc.reason == "path":
+            return self.env._(
+                "Service %(service)s takes a path, not %(path)s: nothing was sent. The base "
+                "URL decides the host.", service=config.code, path=exc.host)
+        if exc.reason == "scheme":
+            return self.env._(
+                "Service %(service)s may not send to %(host)s: an https service never sends "
+                "over plain http, and only http(s) is allowed. Nothing was sent.",
+                service=config.code, host=exc.host)
+        return self.env._(
+            "The host %(host)s is not allowed for service %(service)s: nothing was sent. "
+            "A Gateway Manager can add it to the service's allowed hosts.",
+            host=exc.host, service=config.code)
+
     @api.model
     def _log_path(self, url, params=None):
         if params:
@@ -378,7 +395,8 @@ class IpaiGateway(models.AbstractModel):
         try:
             response = client.send(
                 _session(), "POST", config.token_url, allowed_hosts=config.allowed_hosts,
-                timeout=config.timeout, policy=RetryPolicy(max_attempts=2, backoff_initial=0.2),
+                base_url=config.base_url, timeout=config.timeout,
+                policy=RetryPolicy(max_attempts=2, backoff_initial=0.2),
                 data={"grant_type": "client_credentials", "scope": config.oauth_scope or None},
                 headers={"Authorization": "Basic " + base64.b64encode(
                     f"{config.client_id}:{client_secret}".encode()).decode()},

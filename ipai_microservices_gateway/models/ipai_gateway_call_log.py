@@ -27,6 +27,8 @@ class IpaiGatewayCallLog(models.Model):
     company_id = fields.Many2one(related="service_id.company_id", store=True, readonly=True)
     method = fields.Char(readonly=True)
     path = fields.Char(readonly=True, help="Target URL path and query, redacted.")
+    host = fields.Char(string="Host reached", readonly=True,
+                       help="scheme://host:port the request went to (or was refused for).")
     status = fields.Integer(string="HTTP status", readonly=True)
     outcome = fields.Selection(OUTCOMES, required=True, index=True, readonly=True)
     attempts = fields.Integer(readonly=True)
@@ -36,8 +38,8 @@ class IpaiGatewayCallLog(models.Model):
     job_uuid = fields.Char(string="Job UUID", readonly=True, index=True)
     error = fields.Char(readonly=True)
 
-    _COLUMNS = ("service_id", "method", "path", "status", "outcome", "attempts", "duration_ms",
-                "correlation_id", "user_id", "job_uuid", "error", "at")
+    _COLUMNS = ("service_id", "method", "path", "host", "status", "outcome", "attempts",
+                "duration_ms", "correlation_id", "user_id", "job_uuid", "error", "at")
     _PENDING = "ipai_gateway_call_log"
 
     @api.model
@@ -54,18 +56,18 @@ class IpaiGatewayCallLog(models.Model):
         rows = self.env.cr.precommit.data.pop(self._PENDING, None)
         if not rows:
             return
-        template = "(%s::int, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, %s)"
+        template = "(%s::int, %s, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, %s)"
         values = SQL(", ").join(SQL(template, *[row.get(c) for c in self._COLUMNS]) for row in rows)
         self.env.cr.execute(SQL(
             """
             INSERT INTO ipai_gateway_call_log
-                (service_id, company_id, method, path, status, outcome, attempts, duration_ms,
-                 correlation_id, user_id, job_uuid, error,
+                (service_id, company_id, method, path, host, status, outcome, attempts,
+                 duration_ms, correlation_id, user_id, job_uuid, error,
                  create_uid, create_date, write_uid, write_date)
-            SELECT v.service_id, s.company_id, v.method, v.path, v.status, v.outcome,
+            SELECT v.service_id, s.company_id, v.method, v.path, v.host, v.status, v.outcome,
                    v.attempts, v.duration_ms, v.correlation_id, v.user_id, v.job_uuid, v.error,
                    v.user_id, v.at::timestamp, v.user_id, v.at::timestamp
-              FROM (VALUES %s) AS v(service_id, method, path, status, outcome, attempts,
+              FROM (VALUES %s) AS v(service_id, method, path, host, status, outcome, attempts,
                                     duration_ms, correlation_id, user_id, job_uuid, error, at)
               JOIN ipai_gateway_service s ON s.id = v.service_id
             """,
@@ -82,10 +84,11 @@ class IpaiGatewayCallLog(models.Model):
         cr.execute(
             """
             INSERT INTO ipai_gateway_call_log
-                (service_id, company_id, method, path, status, outcome, attempts, duration_ms,
-                 correlation_id, user_id, job_uuid, error,
+                (service_id, company_id, method, path, host, status, outcome, attempts,
+                 duration_ms, correlation_id, user_id, job_uuid, error,
                  create_uid, create_date, write_uid, write_date)
-            SELECT %(service_id)s, s.company_id, %(method)s, %(path)s, %(status)s, %(outcome)s,
+            SELECT %(service_id)s, s.company_id, %(method)s, %(path)s, %(host)s, %(status)s,
+                   %(outcome)s,
                    %(attempts)s, %(duration_ms)s, %(correlation_id)s, %(user_id)s,
                    %(job_uuid)s, %(error)s,
                    %(user_id)s, now() at time zone 'UTC', %(user_id)s, now() at time zone 'UTC'

@@ -6,6 +6,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 
 from ..resilience import breaker as bk
+from ..resilience import client
 from ..resilience.policy import RetryPolicy
 from .ipai_gateway_secret import SECRET_NAMES
 
@@ -64,9 +65,10 @@ class IpaiGatewayService(models.Model):
     )
     base_url = fields.Char(string="Base URL", required=True)
     allowed_hosts = fields.Char(
-        help="Comma-separated hosts (optionally host:port) this service may reach. "
-        "Empty means the host of the base URL. Any other target is refused before "
-        "a connection is made."
+        help="Comma-separated origins (scheme://host:port) this service may reach. Empty "
+        "means the base URL's own. An entry without a scheme takes the base URL's, and an "
+        "https service never sends over http. Any other target is refused before a "
+        "connection is made."
     )
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)
@@ -177,11 +179,12 @@ class IpaiGatewayService(models.Model):
     def _check_urls(self):
         for service in self:
             for url in filter(None, [service.base_url, service.token_url]):
-                parts = urlsplit(url)
-                if parts.scheme not in ("http", "https") or not parts.hostname:
-                    raise ValidationError(
-                        self.env._("%(url)s is not an http(s) URL.", url=url)
-                    )
+                try:  # read as urllib3 connects, and as urlsplit does: they must agree
+                    client.check_host(url, [client.format_origin(client.origin(url))], url)
+                except (ValueError, client.HostRefused):
+                    raise ValidationError(self.env._(
+                        "%(url)s is not a plain http(s) URL (no user info, backslash or "
+                        "space).", url=url)) from None
             if not service.code or not service.code.replace("_", "").replace("-", "").isalnum():
                 raise ValidationError(
                     self.env._("The code may hold letters, digits, '-' and '_' only.")
@@ -273,8 +276,8 @@ class IpaiGatewayService(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if not vals.get("allowed_hosts") and vals.get("base_url"):
-                vals["allowed_hosts"] = self._default_hosts(vals["base_url"])
+            vals["allowed_hosts"] = self._normalize_hosts(vals.get("allowed_hosts"),
+                                                          vals.get("base_url"))
         services = super().create(vals_list)
         for service in services:
             service._ensure_channel()
@@ -282,13 +285,20 @@ class IpaiGatewayService(models.Model):
         return services
 
     def write(self, vals):
-        if "base_url" in vals and not vals.get("allowed_hosts"):
+        if "base_url" in vals or "allowed_hosts" in vals:
+            # Per record: a new base URL replaces only a default list, never custom hosts.
             for service in self:
-                if not service.allowed_hosts or service.allowed_hosts == self._default_hosts(
-                    service.base_url
+                hosts = vals.get("allowed_hosts", service.allowed_hosts)
+                if "base_url" in vals and "allowed_hosts" not in vals and (
+                    not hosts or hosts == self._default_hosts(service.base_url)
                 ):
-                    vals = dict(vals, allowed_hosts=self._default_hosts(vals["base_url"]))
-        res = super().write(vals)
+                    hosts = False
+                super(IpaiGatewayService, service).write(dict(
+                    vals, allowed_hosts=self._normalize_hosts(
+                        hosts, vals.get("base_url", service.base_url))))
+            res = True
+        else:
+            res = super().write(vals)
         if "code" in vals:
             for service in self:
                 service._ensure_channel()
@@ -306,10 +316,32 @@ class IpaiGatewayService(models.Model):
 
     @api.model
     def _default_hosts(self, base_url):
-        parts = urlsplit(base_url or "")
-        if not parts.hostname:
-            return False
-        return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+        """The base URL's own origin, ``scheme://host:port``."""
+        try:
+            return client.format_origin(client.origin(base_url)) if base_url else False
+        except ValueError:
+            return False  # _check_urls explains what is wrong with the base URL
+
+    @api.model
+    def _normalize_hosts(self, hosts, base_url):
+        """Each entry as ``scheme://host:port``; the default when empty."""
+        if not (hosts or "").strip():
+            return self._default_hosts(base_url)
+        scheme = (urlsplit(base_url or "").scheme or "https").lower()
+        entries = []
+        for entry in filter(None, (h.strip() for h in hosts.split(","))):
+            try:
+                normalized = client.normalize_origin(entry, scheme)
+            except ValueError:
+                raise ValidationError(self.env._(
+                    "Allowed host %(entry)s is not scheme://host:port.", entry=entry)) from None
+            if scheme == "https" and normalized.startswith("http://"):
+                raise ValidationError(self.env._(
+                    "Allowed host %(entry)s is plain http: an https service never sends its "
+                    "credentials in clear text.", entry=entry))
+            if normalized not in entries:
+                entries.append(normalized)
+        return ",".join(entries)
 
     def _ensure_channel(self):
         """One queue_job channel per service, so a slow service cannot starve others."""

@@ -10,7 +10,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import tenacity
@@ -28,11 +28,12 @@ REFUSED = "refused"
 
 
 class HostRefused(Exception):
-    """The target host is not among the service's allowed hosts."""
+    """The target is not among the service's allowed origins (or is no plain path)."""
 
-    def __init__(self, host):
+    def __init__(self, host, reason="host"):
         super().__init__(host)
         self.host = host
+        self.reason = reason  # "host", "path" or "scheme"
 
 
 class TransportError(Exception):
@@ -58,28 +59,76 @@ class Response:
 
 
 def build_url(base_url, path):
-    """Join ``path`` to ``base_url``; an absolute ``path`` is kept as is (and checked)."""
+    """Join the path ``path`` to ``base_url``.
+
+    Callers pass paths only: an absolute or scheme-relative URL, or a backslash
+    (which browsers and urllib3 read as ``/``), raises :class:`HostRefused` with
+    ``reason="path"``, so a caller can never choose the host the token goes to.
+    """
     if not path:
         return base_url
     try:
-        absolute = bool(urlsplit(path).scheme)
+        netloc = urlsplit(path).netloc
     except ValueError:
-        return path  # malformed: check_host refuses it
-    if absolute:
-        return path
-    return urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
+        netloc = path
+    if netloc or "\\" in path or "://" in path or path.lstrip().startswith("//"):
+        raise HostRefused(_printable(path), reason="path")
+    # Plain concatenation: unlike urljoin, it can never change the scheme or host.
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def check_host(url, allowed_hosts):
-    """Refuse, before any connection, a URL whose host is not allowed.
+def origin(url, default_scheme="https"):
+    """``(scheme, host, port)`` of a URL or allow-list entry, the port made explicit.
 
-    The host is read the way urllib3 will connect (``parse_url``), and Python's
-    ``urlsplit`` must agree with it: ``http://evil:9999\\@allowed/x`` is read as
-    ``allowed`` by one and ``evil`` by the other, so any disagreement, a
-    backslash, whitespace, a control character or user info is a refusal.
+    An entry written without a scheme (``host`` or ``host:port``, as older
+    versions stored them) takes ``default_scheme``, the service's own.
+    :raises ValueError: not an http(s) origin (a path, user info or query included).
+    """
+    text = (url or "").strip()
+    if "://" not in text:
+        text = f"{default_scheme}://{text}"
+    try:
+        parsed = parse_url(text)
+    except LocationParseError as exc:
+        raise ValueError(str(exc)) from None
+    scheme = (parsed.scheme or "").lower()
+    host = (parsed.host or "").lower().strip("[]")
+    if scheme not in DEFAULT_PORTS or not host or parsed.auth:
+        raise ValueError(f"{url!r} is not an http(s) origin")
+    return scheme, host, parsed.port or DEFAULT_PORTS[scheme]
+
+
+def format_origin(parts):
+    scheme, host, port = parts
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def normalize_origin(entry, default_scheme="https"):
+    """An allow-list entry as ``scheme://host:port``; ValueError when it is not one."""
+    text = (entry or "").strip()
+    with_scheme = text if "://" in text else f"{default_scheme}://{text}"
+    parsed = parse_url(with_scheme) if with_scheme else None
+    if parsed is None or parsed.path not in (None, "", "/") or parsed.query or parsed.fragment:
+        raise ValueError(f"{entry!r} is not scheme://host:port")
+    return format_origin(origin(text, default_scheme))
+
+
+def prepare_url(method, url, params=None):
+    """The URL exactly as requests will send it (params encoded, host IDNA-encoded)."""
+    try:
+        return requests.Request(method, url, params=params).prepare().url
+    except (requests.exceptions.RequestException, ValueError, UnicodeError, LocationParseError):
+        raise HostRefused(_printable(url)) from None
+
+
+def read_origin(url):
+    """``(scheme, host, port)`` urllib3 will connect to; HostRefused when ambiguous.
+
+    ``urlsplit`` must read the same host and port: any disagreement, a backslash,
+    whitespace, a control character or user info is a refusal.
     """
     try:
         connect = parse_url(url)
@@ -89,19 +138,44 @@ def check_host(url, allowed_hosts):
         raise HostRefused(_printable(url)) from None
     scheme = (connect.scheme or "").lower()
     host = (connect.host or "").lower().strip("[]")
-    if scheme not in DEFAULT_PORTS:
-        raise HostRefused(scheme or _printable(url))
+    if scheme not in DEFAULT_PORTS or not host:
+        raise HostRefused(_printable(url), reason="scheme" if host else "host")
+    target = (scheme, host, connect.port or DEFAULT_PORTS[scheme])
     if (
         any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url)
         or connect.auth or "@" in parts.netloc
         or host != (parts.hostname or "").lower()
         or connect.port != split_port
     ):
-        raise HostRefused(f"{host}:{connect.port}" if connect.port else _printable(url))
-    port_host = f"{host}:{connect.port}" if connect.port else host
-    allowed = {h.strip().lower() for h in allowed_hosts if h.strip()}
-    if host not in allowed and port_host not in allowed:
-        raise HostRefused(port_host)
+        raise HostRefused(format_origin(target))
+    return target
+
+
+def check_host(url, allowed_hosts, base_url=None):
+    """Refuse, before any connection, a URL whose origin is not allowed; return the origin.
+
+    The host is read the way urllib3 will connect (``parse_url``), and Python's
+    ``urlsplit`` must agree with it: ``http://evil:9999\\@allowed/x`` is read as
+    ``allowed`` by one and ``evil`` by the other, so any disagreement, a
+    backslash, whitespace, a control character or user info is a refusal.
+    Then scheme, host and effective port must equal one allowed entry's, and
+    an ``https`` service (``base_url``) never sends to ``http``.
+    """
+    target = read_origin(url)
+    base_scheme = "https"
+    if base_url:
+        base_scheme = (urlsplit(base_url).scheme or "https").lower()
+    if base_scheme == "https" and target[0] != "https":
+        raise HostRefused(format_origin(target), reason="scheme")
+    allowed = set()
+    for entry in allowed_hosts:
+        try:
+            allowed.add(origin(entry, base_scheme))
+        except ValueError:
+            continue  # an unreadable entry allows nothing
+    if target not in allowed:
+        raise HostRefused(format_origin(target))
+    return format_origin(target)
 
 
 def _printable(url):
@@ -136,6 +210,7 @@ def send(
     *,
     allowed_hosts,
     timeout,
+    base_url=None,
     policy=None,
     headers=None,
     json=None,
@@ -149,6 +224,7 @@ def send(
     """Send one logical call; returns a ``Response`` or raises.
 
     :param timeout: ``(connect, read)`` seconds; both are required.
+    :param base_url: the service's base URL; an ``https`` one never sends to ``http``.
     :raises HostRefused: before any connection.
     :raises TransportError: when no attempt got an HTTP answer.
     A response with a retryable status that is still failing after the last
@@ -156,7 +232,7 @@ def send(
     """
     if not timeout or None in timeout:
         raise ValueError("connect and read timeouts are mandatory")
-    check_host(url, allowed_hosts)
+    check_host(prepare_url(method, url, params), allowed_hosts, base_url)
     policy = policy or RetryPolicy()
     method = method.upper()
     correlation_id = correlation_id or new_correlation_id()

@@ -66,16 +66,16 @@ class _Handler(BaseHTTPRequestHandler):
 class FaultServer:
     """See the module docstring."""
 
-    def __init__(self, default=None):
+    def __init__(self, default=None, host="127.0.0.1"):
         self.default = default or {"status": 200}
         self._plan = deque()
         self._lock = threading.Lock()
         self.requests = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = ThreadingHTTPServer((host, 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self._thread = None
 
     # behaviours

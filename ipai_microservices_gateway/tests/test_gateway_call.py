@@ -4,6 +4,7 @@ import logging
 import time
 
 from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..exceptions import (
@@ -144,35 +145,105 @@ class TestGatewayCall(GatewayCase):
         self.assertTrue(result["json_error"])
 
     def test_a_disallowed_host_is_refused_before_any_connection(self):
-        service = self.make_service()
-        other = f"http://localhost:{self.server.port}/steal"
+        service = self.make_service(allowed_hosts=f"http://localhost:{self.server.port}")
         with self.shared_cursor(), self.assertFails(GatewayHostRefused) as err:
-            self.Gateway.call("fault", "GET", other)
+            self.Gateway.call("fault", "GET", "/steal")
         self.assertEqual(self.server.count(), 0)
-        self.assertEqual(err.exception.host, f"localhost:{self.server.port}")
-        self.assertEqual(self.logs(service).outcome, "refused")
+        self.assertEqual(err.exception.host, f"http://127.0.0.1:{self.server.port}")
+        log = self.logs(service)
+        self.assertEqual((log.outcome, log.host), ("refused", err.exception.host))
+
+    def test_callers_pass_paths_never_urls(self):
+        service = self.make_service()
+        port = self.server.port
+        for trick in (f"http://localhost:{port}/steal", f"//localhost:{port}/steal",
+                      f"HTTP://127.0.0.1:{port}/x", f"\\\\localhost:{port}/steal",
+                      f"/\\localhost:{port}/steal", f" //localhost:{port}/steal"):
+            with self.subTest(trick=trick), self.shared_cursor(), \
+                    self.assertFails(GatewayHostRefused) as err:
+                self.Gateway.call("fault", "GET", trick)
+            self.assertIn("takes a path", str(err.exception))
+        self.assertEqual(self.server.count(), 0)
+        self.assertEqual(set(self.logs(service).mapped("outcome")), {"refused"})
+        # What looks like a host inside a path stays a path on the service's host.
+        result = self.Gateway.call("fault", "GET", f"@localhost:{port}/x")
+        self.assertEqual(result["status"], 200)
+        self.assertEqual(self.server.requests[-1]["path"], f"/@localhost:{port}/x")
+
+    def test_an_allowed_entry_is_scheme_host_and_port(self):
+        port = self.server.port
+        # A bare host used to allow every port and scheme; it now means the base
+        # URL's scheme on that scheme's default port.
+        service = self.make_service(allowed_hosts="127.0.0.1")
+        self.assertEqual(service.allowed_hosts, "http://127.0.0.1:80")
+        with self.shared_cursor(), self.assertFails(GatewayHostRefused):
+            self.Gateway.call("fault", "GET", "/x")
+        service.allowed_hosts = f"HTTP://127.0.0.1:{port}, 127.0.0.1:{port}"
+        self.assertEqual(service.allowed_hosts, f"http://127.0.0.1:{port}")
+        self.assertEqual(self.Gateway.call("fault", "GET", "/x")["status"], 200)
+        self.assertEqual(self.logs(service).filtered(lambda log: log.outcome == "success").host,
+                         f"http://127.0.0.1:{port}")
+        for bad in ("ftp://127.0.0.1", f"http://127.0.0.1:{port}/path", "user@127.0.0.1",
+                    f"http://127.0.0.1:{port}?q=1"):
+            with self.subTest(bad=bad), self.assertRaises(ValidationError), \
+                    self.cr.savepoint():
+                service.allowed_hosts = bad
+
+    def test_an_https_service_never_sends_over_http(self):
+        port = self.server.port
+        with self.assertRaises(ValidationError), self.cr.savepoint():
+            self.make_service(base_url=f"https://127.0.0.1:{port}",
+                              allowed_hosts=f"http://127.0.0.1:{port}")
+        # Its OAuth2 token URL, on the same host and port, is plain http: the client
+        # secret would travel in clear text, so nothing is sent.
+        self.make_service(base_url=f"https://127.0.0.1:{port}",
+                          allowed_hosts=f"https://127.0.0.1:{port}", auth_type="oauth2",
+                          client_id="app", client_secret="s3cret",
+                          token_url=f"http://127.0.0.1:{port}/token")
+        with self.shared_cursor(), self.assertFails(GatewayHostRefused):
+            self.Gateway.call("fault", "GET", "/x")
+        self.assertEqual(self.server.count(), 0)
+
+    def test_a_new_base_url_keeps_each_services_custom_hosts(self):
+        port = self.server.port
+        hosts = f"http://localhost:{port},http://127.0.0.1:{port}"
+        custom = self.make_service("custom", allowed_hosts=hosts)
+        default = self.make_service("default")
+        (custom | default).write({"base_url": f"http://localhost:{port}/v2"})
+        self.assertEqual(custom.allowed_hosts, hosts, "custom hosts are kept")
+        self.assertEqual(default.allowed_hosts, f"http://localhost:{port}", "default follows")
+        self.assertEqual(self.Gateway.call("default", "GET", "/x")["status"], 200)
+        self.assertEqual(self.server.requests[-1]["path"], "/v2/x")
 
     def test_urls_urllib3_reads_differently_are_refused(self):
         # urlsplit reads 127.0.0.1 here, urllib3 connects to localhost: the
         # token must not go to a host the check never saw (issue 9, item 2).
         service = self.make_service()
         port = self.server.port
-        for trick in (
-            f"http://localhost:{port}\\@127.0.0.1:{port}/steal",
-            f"http://localhost:{port}\\\\@127.0.0.1:{port}/steal",
-            f"http://user:pw@127.0.0.1:{port}/steal",
-            f"http://127.0.0.1:{port}\t@localhost:{port}/steal",
-            f"http://[127.0.0.1:{port}/steal",
-        ):
+        tricks = (
+            f"http://localhost:{port}\\@127.0.0.1:{port}",
+            f"http://localhost:{port}\\\\@127.0.0.1:{port}",
+            f"http://user:pw@127.0.0.1:{port}",
+            f"http://127.0.0.1:{port}\t@localhost:{port}",
+            f"http://[127.0.0.1:{port}",
+        )
+        for trick in tricks:
+            with self.subTest(trick=trick), self.assertRaises(ValidationError):
+                service.base_url = trick
+        # The same URLs already in the table (an older version let them in).
+        for trick in tricks:
+            self.cr.execute("UPDATE ipai_gateway_service SET base_url = %s, allowed_hosts = %s "
+                            "WHERE id = %s", [trick, f"127.0.0.1:{port}", service.id])
+            self.env.registry.clear_cache()
             with self.subTest(trick=trick), self.shared_cursor(), \
                     self.assertFails(GatewayHostRefused):
-                self.Gateway.call("fault", "GET", trick)
+                self.Gateway.call("fault", "GET", "/steal")
         self.assertEqual(self.server.count(), 0)
         self.assertEqual(set(self.logs(service).mapped("outcome")), {"refused"})
 
-    def test_allowed_hosts_default_to_the_base_url_host(self):
+    def test_allowed_hosts_default_to_the_base_url_origin(self):
         service = self.make_service()
-        self.assertEqual(service.allowed_hosts, f"127.0.0.1:{self.server.port}")
+        self.assertEqual(service.allowed_hosts, f"http://127.0.0.1:{self.server.port}")
 
     def test_unknown_service_code(self):
         with self.assertRaises(GatewayServiceNotFound) as err:
