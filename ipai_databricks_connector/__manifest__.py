@@ -2,7 +2,7 @@
 {
     "name": "Databricks Connector",
     "summary": "Delta Lake gold tables as read-only Odoo views, medallion jobs, data quality",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Well-Architected",
     "author": "IPAI",
     "website": "https://github.com/ipai/well-architected-suite",

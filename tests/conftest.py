@@ -201,6 +201,17 @@ class OdooServer:
             raise RuntimeError(f"odoo shell failed:\n{res.stderr[-3000:]}")
         return res.stdout
 
+    def upgrade(self, module):
+        """`odoo -u module` on the server database, as an upgrade does (the running
+        server reloads its registry on the next request)."""
+        res = subprocess.run(
+            [*self.cmd, "-c", str(self.conf), "-u", module, "--stop-after-init", "--no-http",
+             "--log-level=warn", "--max-cron-threads=0", "--workers=0"],
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+        if res.returncode:
+            raise RuntimeError(f"upgrade of {module} failed:\n{res.stderr[-3000:]}")
+
     def shell_json(self, code):
         """Run code that prints one JSON document as its last line; return it decoded."""
         out = self.shell(code).strip().splitlines()

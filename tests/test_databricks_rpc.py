@@ -153,6 +153,30 @@ def test_rows_are_read_only_and_hidden_from_others(srv, lake, view):
         **USER))
 
 
+def test_rows_follow_the_views_company_even_after_an_upgrade(srv, lake, view):
+    other = {"login": "dbxotherco", "password": "dbxotherco"}
+    srv.shell(
+        "co = env['res.company'].create({'name': 'RPC Other Company'})\n"
+        "env['res.users'].with_context(no_reset_password=True).create({\n"
+        "    'name': 'Other Co User', 'login': 'dbxotherco', 'password': 'dbxotherco',\n"
+        "    'company_id': co.id, 'company_ids': [(6, 0, [co.id])],\n"
+        "    'group_ids': [(6, 0, [env.ref('base.group_user').id,\n"
+        "        env.ref('ipai_databricks_connector.databricks_group_user').id])]})\n")
+
+    def seen(creds):
+        rows = srv.jsonrpc(ROWS, "search_read", [], ["x_region"], **creds)
+        groups = srv.jsonrpc(ROWS, "formatted_read_group", [], ["x_region"], ["__count"],
+                             **creds)
+        return len(rows), sum(g["__count"] for g in groups)
+
+    total = srv.jsonrpc(V, "read", [view[0]], ["row_count"], **USER)[0]["row_count"]
+    assert total and seen(USER) == (total, total)
+    assert seen(other) == (0, 0), "another company's user reads none of the view's rows"
+    srv.upgrade("ipai_databricks_connector")
+    assert seen(USER) == (total, total)
+    assert seen(other) == (0, 0), "the company rule survives an upgrade"
+
+
 def test_run_a_job(srv, lake):
     lakehouse, ws = lake
     jid = srv.jsonrpc("ipai.databricks.job", "create", [{

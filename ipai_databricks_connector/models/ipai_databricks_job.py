@@ -1,6 +1,7 @@
 """Medallion ETL jobs: Databricks Jobs (run-now, poll, repair) or local SQL steps."""
 
 import json
+import math
 import time
 
 from deltalake.exceptions import DeltaError
@@ -10,7 +11,7 @@ from odoo import api, fields, models
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.exceptions import UserError, ValidationError
 
-from ..lakehouse import errors, quality
+from ..lakehouse import errors, quality, sandbox
 from ..lakehouse.local_backend import split_name
 from ..lakehouse.statement_client import run_summary
 from .ipai_databricks import JOB_CHANNEL
@@ -64,6 +65,12 @@ class IpaiDatabricksJob(models.Model):
                     raise ValidationError(self.env._(
                         "Local job %s needs a SQL step and a target table.", job.name))
                 split_name(job.target_table.strip())
+                try:  # the step runs on the Odoo host, in the sandbox: one SELECT only
+                    sandbox.check_select(job.sql)
+                except (sandbox.SQLRefused, DuckDBError) as exc:
+                    raise ValidationError(self.env._(
+                        "Job %(job)s: the SQL step is refused: %(reason)s",
+                        job=job.name, reason=exc)) from exc
 
     @api.constrains("upstream_ids")
     def _check_cycle(self):
@@ -207,11 +214,20 @@ class IpaiDatabricksJobRun(models.Model):
         self._enqueue_poll()
         return message
 
-    def _enqueue_poll(self):
+    def _poll_seconds(self):
+        """Whole seconds between polls: queue_job takes an int ``eta``, never a float."""
         # sudo: a technical parameter, read on behalf of whoever started the run.
-        seconds = float(self.env["ir.config_parameter"].sudo().get_param(
-            "ipai_databricks_connector.poll_seconds", "10"))
-        self.with_delay(channel=JOB_CHANNEL, eta=seconds, description=self.env._(
+        raw = self.env["ir.config_parameter"].sudo().get_param(
+            "ipai_databricks_connector.poll_seconds", "10")
+        try:
+            seconds = float(raw)
+        except (TypeError, ValueError):
+            seconds = 10.0  # an unreadable parameter falls back to the default
+        return max(0, math.ceil(seconds)) if math.isfinite(seconds) else 10
+
+    def _enqueue_poll(self):
+        seconds = self._poll_seconds()
+        self.with_delay(channel=JOB_CHANNEL, eta=seconds or None, description=self.env._(
             "Poll run %s", self.display_name))._job_poll()
 
     def _job_poll(self):

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import quoteattr
 
+from duckdb import Error as DuckDBError
 from psycopg2 import sql as pgsql
 
 from odoo import Command, api, fields, models
@@ -13,7 +14,7 @@ from odoo.addons.queue_job.delay import chain
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.exceptions import UserError, ValidationError
 
-from ..lakehouse import errors, pgload, quality
+from ..lakehouse import errors, pgload, quality, sandbox
 from ..lakehouse.local_backend import split_name
 from ..lakehouse.statement_client import manifest_arrow_schema
 from ..lakehouse.types import arrow_field_spec
@@ -49,6 +50,11 @@ class IpaiDatabricksView(models.Model):
     workspace_id = fields.Many2one("ipai.databricks.workspace", required=True, ondelete="restrict")
     backend = fields.Selection(related="workspace_id.backend")
     company_id = fields.Many2one(related="workspace_id.company_id", store=True, index=True)
+    group_ids = fields.Many2many(
+        "res.groups", "ipai_databricks_view_group_rel", "view_id", "group_id",
+        string="Limited to groups",
+        help="When set, only members of these groups (and Databricks Managers) read the "
+        "rows. Empty: every Databricks User of the view's company.")
     source = fields.Text(
         required=True,
         help="A table name (catalog.schema.table) or a SELECT statement. Use :name markers "
@@ -114,6 +120,11 @@ class IpaiDatabricksView(models.Model):
                     "The code must start with a letter and hold only lowercase letters, digits "
                     "and underscores (at most 40)."))
 
+    @api.constrains("source", "workspace_id")
+    def _check_source(self):
+        for view in self.filtered("source"):
+            view._source_sql()
+
     @api.constrains("watermark_column", "refresh_mode")
     def _check_watermark(self):
         for view in self:
@@ -124,7 +135,10 @@ class IpaiDatabricksView(models.Model):
     def write(self, vals):
         if "code" in vals and any(v.model_id and v.code != vals["code"] for v in self):
             raise UserError(self.env._("The code of a view with a model cannot change."))
-        return super().write(vals)
+        res = super().write(vals)
+        if {"group_ids", "workspace_id", "name"} & set(vals):
+            self.filtered("model_id")._sync_security()
+        return res
 
     @api.ondelete(at_uninstall=False)
     def _unlink_models(self):
@@ -187,7 +201,16 @@ class IpaiDatabricksView(models.Model):
             split_name(src)  # validates the identifiers
             return f"SELECT * FROM {src}"  # noqa: S608 - validated catalog.schema.table
         if not re.match(r"(?is)^\s*(select|with)\b", src):
-            raise UserError(self.env._("The source must be a table name or a SELECT statement."))
+            raise ValidationError(self.env._(
+                "The source must be a table name or a SELECT statement."))
+        if self.workspace_id.backend == "local":
+            # Local SQL runs on the Odoo host: the sandbox's parser must see one SELECT.
+            try:
+                sandbox.check_select(src)
+            except (sandbox.SQLRefused, DuckDBError) as exc:
+                raise ValidationError(self.env._(
+                    "View %(view)s: the source is refused: %(reason)s",
+                    view=self.display_name, reason=exc)) from exc
         return src
 
     def _columns(self):
@@ -199,7 +222,11 @@ class IpaiDatabricksView(models.Model):
         # The source is SQL by design (written by a Databricks Manager).
         probe = f"SELECT * FROM ({self._source_sql()}) AS src LIMIT 0"  # noqa: S608
         if ws.backend == "local":
-            return ws._lakehouse().schema(probe)
+            try:
+                return ws._lakehouse().schema(probe)
+            except (DuckDBError, ValueError) as exc:
+                raise UserError(self.env._("View %(view)s: the source cannot be read: %(error)s",
+                                           view=self.display_name, error=exc)) from exc
         client = self.env["ipai.databricks"]._statement_client(ws, timeout=300)
         result = client.execute(probe, disposition="INLINE", format="JSON_ARRAY")
         return manifest_arrow_schema(result.manifest)
@@ -252,25 +279,50 @@ class IpaiDatabricksView(models.Model):
             "info": self.env._("Read-only snapshot of Databricks view %s.", self.name),
             "field_id": field_cmds,
         })
-        self._create_access(model)
         action, menu = self._create_ui(model, schema, mapping)
         self.write({"model_id": model.id, "column_map": json.dumps(mapping),
                     "action_id": action.id, "menu_id": menu.id,
                     "current_snapshot_id": False})
+        self._sync_security()
         self.message_post(body=self.env._("Model %(m)s created with %(n)s fields.",
                                           m=self.model_name, n=len(mapping)))
         return model
 
-    def _create_access(self, model):
-        # Read only, for everybody who may see Databricks data: rows are written by
-        # the refresh only (SQL COPY), never through the ORM.
-        # sudo: access rules of the generated model (see _create_model).
+    def _sync_security(self):
+        """Access rights, company rule and menu groups of each generated model.
+
+        Rows carry no company of their own: the rule follows the view's company (a view
+        without one is shared). Called on create, on "Rebuild model", when the view's
+        groups or workspace change, when a workspace changes company, and on upgrade.
+        """
+        # sudo: access rules of the generated model, on behalf of a Databricks Manager
+        # (checked by the callers) or of the system (upgrade, workspace company).
         Access = self.env["ir.model.access"].sudo()
-        for xmlid in (USER_GROUP, MANAGER_GROUP):
-            group = self.env.ref(xmlid)
-            Access.create({"name": f"{model.model}.{group.id}", "model_id": model.id,
-                           "group_id": group.id, "perm_read": True, "perm_write": False,
-                           "perm_create": False, "perm_unlink": False})
+        Rule = self.env["ir.rule"].sudo()
+        manager = self.env.ref(MANAGER_GROUP)
+        for view in self.filtered("model_id"):
+            model = view.model_id.sudo()
+            readers = view.group_ids or self.env.ref(USER_GROUP)
+            Access.search([("model_id", "=", model.id)]).unlink()
+            # Read only: rows are written by the refresh only (SQL COPY), never the ORM.
+            for group in readers | manager:
+                Access.create({"name": f"{model.model}.{group.id}", "model_id": model.id,
+                               "group_id": group.id, "perm_read": True, "perm_write": False,
+                               "perm_create": False, "perm_unlink": False})
+            company = view.company_id.id
+            domain = (f"[(1 if {company} in company_ids else 0, '=', 1)]" if company
+                      else "[(1, '=', 1)]")
+            values = {"name": f"{model.model}: company of view {view.code}",
+                      "model_id": model.id, "domain_force": domain, "global": True,
+                      "perm_read": True, "perm_write": True, "perm_create": True,
+                      "perm_unlink": True}
+            rule = Rule.search([("model_id", "=", model.id)], limit=1)
+            if rule:
+                rule.write(values)
+            else:
+                Rule.create(values)
+            if view.menu_id:
+                view.menu_id.sudo().group_ids = [Command.set(readers.ids)]
 
     def _create_ui(self, model, schema, mapping):
         # sudo: views, action and menu of the generated model (see _create_model).
@@ -523,7 +575,7 @@ class IpaiDatabricksSnapshot(models.Model):
                 manifest = response.get("manifest") or {}
                 vals.update(statement_id=response["statement_id"],
                             truncated=bool(manifest.get("truncated")))
-        except (errors.DatabricksError, UserError, OSError, ValueError) as exc:
+        except (errors.DatabricksError, UserError, OSError, ValueError, DuckDBError) as exc:
             return self._handle(exc)
         self.write(vals)
         return self.env._("Query done.")
@@ -594,7 +646,7 @@ class IpaiDatabricksSnapshot(models.Model):
             # A failure mid-COPY aborts only this savepoint, so the failure can be recorded.
             with cr.savepoint(flush=False):
                 stream = self._copy_to_staging()
-        except (errors.DatabricksError, UserError, OSError, ValueError) as exc:
+        except (errors.DatabricksError, UserError, OSError, ValueError, DuckDBError) as exc:
             return self._handle(exc)
         self.write({"state": "loaded", "loaded_rows": stream.rows,
                     "duration_seconds": time.monotonic() - started})

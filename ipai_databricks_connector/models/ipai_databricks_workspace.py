@@ -13,6 +13,12 @@ def default_local_root(dbname):
     return os.path.join(config["data_dir"], "ipai_lakehouse", dbname)
 
 
+# Hosts of presigned result links: S3, Azure Blob / ADLS Gen2, Google Cloud Storage.
+DEFAULT_LINK_HOSTS = ("*.s3.amazonaws.com,*.s3.*.amazonaws.com,s3.*.amazonaws.com,"
+                      "*.blob.core.windows.net,*.dfs.core.windows.net,"
+                      "storage.googleapis.com,*.storage.googleapis.com")
+
+
 class IpaiDatabricksWorkspace(models.Model):
     _name = "ipai.databricks.workspace"
     _description = "Databricks workspace"
@@ -37,6 +43,22 @@ class IpaiDatabricksWorkspace(models.Model):
     warehouse_id = fields.Char(string="SQL warehouse id")
     catalog = fields.Char(default="main")
     schema_name = fields.Char(string="Schema", default="default")
+    # Result links (EXTERNAL_LINKS): the endpoint names the URLs, so they are held to
+    # this policy before any download.
+    link_hosts = fields.Char(
+        string="Result-link hosts", default=DEFAULT_LINK_HOSTS,
+        help="Comma-separated host patterns (fnmatch, optionally host:port) that result "
+        "links may point to: the cloud object stores Databricks hands out presigned URLs "
+        "on. Any other link is not fetched.")
+    allow_http_links = fields.Boolean(
+        string="Allow plain-http links on loopback",
+        help="For the local Databricks API server and tests only: plain http result links "
+        "are fetched when their host is a loopback address. Never needed for a real "
+        "workspace.")
+    link_max_mb = fields.Integer(
+        string="Result chunk cap (MB)", default=256,
+        help="A result chunk larger than this is refused instead of filling the worker's "
+        "memory.")
     # Local backend
     local_root = fields.Char(
         string="Lakehouse root",
@@ -108,6 +130,15 @@ class IpaiDatabricksWorkspace(models.Model):
             "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
         }
 
+    def write(self, vals):
+        res = super().write(vals)
+        if "company_id" in vals:
+            # The rows' company rule follows the view's (hence the workspace's) company.
+            # sudo: views of the workspace the manager just moved, in any company.
+            self.env["ipai.databricks.view"].sudo().with_context(active_test=False).search(
+                [("workspace_id", "in", self.ids), ("model_id", "!=", False)])._sync_security()
+        return res
+
     def _lakehouse(self):
         self.ensure_one()
         if self.backend != "local":
@@ -115,7 +146,12 @@ class IpaiDatabricksWorkspace(models.Model):
         root = self._local_root()
         if "://" not in root:
             os.makedirs(root, exist_ok=True)
-        return LocalLakehouse(root, storage_options=self._storage_options())
+        # sudo: reading two system parameters (the sandbox's limits), not user data.
+        params = self.env["ir.config_parameter"].sudo()
+        return LocalLakehouse(
+            root, storage_options=self._storage_options(),
+            memory_limit=params.get_param("ipai_databricks_connector.duckdb_memory_limit"),
+            threads=params.get_param("ipai_databricks_connector.duckdb_threads"))
 
     # -- actions ---------------------------------------------------------------
 

@@ -3,6 +3,8 @@ Databricks-compatible server (lakehouse/api_server.py) -> Delta tables."""
 
 import shutil
 import tempfile
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -43,7 +45,9 @@ class TestDatabricksBackend(TransactionCase):
         })
         cls.workspace = cls.env["ipai.databricks.workspace"].create({
             "name": "Databricks", "backend": "databricks", "service_id": cls.service.id,
-            "warehouse_id": "local-warehouse", "catalog": "demo", "schema_name": "gold"})
+            "warehouse_id": "local-warehouse", "catalog": "demo", "schema_name": "gold",
+            # The local API server hands out plain-http links on loopback.
+            "link_hosts": f"127.0.0.1:{cls.server.port}", "allow_http_links": True})
         cls.env["ir.config_parameter"].set_param("ipai_databricks_connector.poll_seconds", "0")
         cls.user = new_test_user(
             cls.env, login="dbx_api_user",
@@ -192,6 +196,58 @@ class TestDatabricksBackend(TransactionCase):
         self.assertEqual(run.result_state, "SUCCESS")
         self.assertTrue(run.start_time and run.end_time)
         self.assertTrue(self.lake.table_exists("demo.gold.api_agg"))
+
+    def perform_stored(self, method_name, model="ipai.databricks.job.run"):
+        """Load the newest stored queue job of ``method_name`` and perform it for real."""
+        record = self.env["queue.job"].search([
+            ("model_name", "=", model), ("method_name", "=", method_name),
+            ("state", "=", "pending")], order="id desc", limit=1)
+        self.assertTrue(record, f"no pending {method_name} job")
+        job = Job.load(self.env, record.uuid)
+        job.perform()
+        job.set_done()
+        job.store()
+        return record
+
+    def test_runs_with_the_default_poll_interval(self):
+        # A fresh install has no poll_seconds parameter: the default applies.
+        Param = self.env["ir.config_parameter"]
+        Param.set_param("ipai_databricks_connector.poll_seconds", False)
+        self.lake.write_table("demo.silver.api_eta", sales_table(days=1))
+        job = self.create_remote_job(
+            "gold_eta", "CREATE OR REPLACE TABLE demo.gold.api_eta AS "
+            "SELECT * FROM demo.silver.api_missing_at_first")
+        for value, expected in ((False, 10), ("2.5", 3), ("soon", 10), ("-4", 0)):
+            Param.set_param("ipai_databricks_connector.poll_seconds", value)
+            self.assertEqual(self.env["ipai.databricks.job.run"]._poll_seconds(), expected)
+        Param.set_param("ipai_databricks_connector.poll_seconds", False)
+        run = job.with_user(self.user).action_run_now()
+        before = datetime.now()
+        self.perform_stored("_job_run")
+        self.assertEqual(run.state, "running", run.message)
+        self.assertTrue(run.run_id, "the run started in Databricks is known to Odoo")
+        poll = self.env["queue.job"].search([("method_name", "=", "_job_poll")],
+                                            order="id desc", limit=1)
+        self.assertTrue(poll.eta and before + timedelta(seconds=9) <= poll.eta
+                        <= datetime.now() + timedelta(seconds=11), poll.eta)
+        for _ in range(50):
+            if run.state != "running":
+                break
+            time.sleep(0.05)  # the local server runs the job in a thread
+            self.perform_stored("_job_poll")
+        self.assertEqual(run.state, "failed")
+        # The repair polls with the same default interval.
+        self.lake.write_table("demo.silver.api_missing_at_first", sales_table(days=1))
+        run.with_user(self.user).action_repair()
+        self.perform_stored("_job_repair")
+        self.assertEqual(run.state, "running", run.message)
+        for _ in range(50):
+            if run.state != "running":
+                break
+            time.sleep(0.05)  # the local server runs the job in a thread
+            self.perform_stored("_job_poll")
+        self.assertEqual(run.state, "success", run.message)
+        Param.set_param("ipai_databricks_connector.poll_seconds", "0")
 
     def test_failed_run_is_repaired(self):
         job = self.create_remote_job(

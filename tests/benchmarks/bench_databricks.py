@@ -263,7 +263,8 @@ def api_refresh(registry, root):
                 "retry_backoff_max": 5})
             ws = env["ipai.databricks.workspace"].create({
                 "name": "Bench API", "backend": "databricks", "service_id": service.id,
-                "warehouse_id": "local-warehouse"})
+                "warehouse_id": "local-warehouse", "link_hosts": "127.0.0.1:*",
+                "allow_http_links": True})
             view = env["ipai.databricks.view"].create({
                 "name": "Bench sales API", "code": "bench_sales_api", "workspace_id": ws.id,
                 "source": TABLE, "schedule": "manual"})
