@@ -147,6 +147,16 @@ def test_rows_are_read_only_and_hidden_from_others(srv, lake, view):
     # A plain internal user sees neither the rows nor the view.
     _access_error(lambda: srv.jsonrpc(ROWS, "search_read", [], ["x_region"], **PLAIN))
     _access_error(lambda: srv.jsonrpc(V, "search_read", [], ["name"], **PLAIN))
+    # Snapshots and job runs are the system's: a user cannot forge one over RPC.
+    _access_error(lambda: srv.jsonrpc("ipai.databricks.snapshot", "create",
+                                      [{"view_id": view[0], "mode": "full"}], **USER))
+    _access_error(lambda: srv.jsonrpc("ipai.databricks.job.run", "create",
+                                      [{"job_id": 1, "state": "failed", "run_id": "7"}], **USER))
+    snaps = srv.jsonrpc("ipai.databricks.snapshot", "search", [("view_id", "=", view[0])],
+                        **USER)
+    assert snaps
+    _access_error(lambda: srv.jsonrpc("ipai.databricks.snapshot", "write", snaps[:1],
+                                      {"state": "queued"}, **USER))
     # Configuring views is for Databricks Managers.
     _access_error(lambda: srv.jsonrpc(V, "create", [{
         "name": "x", "code": "x", "workspace_id": lake[1], "source": "rpc.gold.sales"}],

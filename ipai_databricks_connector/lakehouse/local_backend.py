@@ -4,7 +4,7 @@ import os
 import re
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from . import sandbox
 
@@ -61,11 +61,34 @@ class LocalLakehouse:
             for h in self._table(name).history()
         ]
 
-    def write_table(self, name, data, mode="overwrite", partition_by=None):
+    def committed_version(self, name, txn):
+        """The table version written by transaction ``txn``, or None if it never ran."""
+        if not (txn and self.table_exists(name)):
+            return None
+        table = self._table(name)
+        if table.transaction_version(txn) is None:
+            return None
+        found = [h.get("version") for h in table.history() if h.get("ipai_txn") == txn]
+        return found[0] if found else table.version()
+
+    def write_table(self, name, data, mode="overwrite", partition_by=None, txn=None):
+        """Write ``data``; returns the new version.
+
+        ``txn`` makes the write idempotent: a second write with the same id (a job run
+        again after its worker died) writes nothing and returns the first one's version.
+        It is a Delta application transaction, recorded in the commit itself.
+        """
         if mode not in ("overwrite", "append"):
             raise ValueError("mode must be overwrite or append")
+        done = self.committed_version(name, txn)
+        if done is not None:
+            return done
+        commit = None
+        if txn:
+            commit = CommitProperties(custom_metadata={"ipai_txn": txn},
+                                      app_transactions=[Transaction(app_id=txn, version=1)])
         write_deltalake(self.table_uri(name), data, mode=mode, partition_by=partition_by,
-                        storage_options=self.storage_options,
+                        storage_options=self.storage_options, commit_properties=commit,
                         schema_mode="overwrite" if mode == "overwrite" else None)
         return self.table_version(name)
 
@@ -108,14 +131,18 @@ class LocalLakehouse:
     def schema(self, sql, parameters=None):
         return self.execute(sql, parameters).schema
 
-    def run_step(self, select_sql, target, mode="overwrite", parameters=None):
+    def run_step(self, select_sql, target, mode="overwrite", parameters=None, txn=None):
         """Run a SELECT over Delta tables and write its result to ``target``.
 
         This is a local medallion job step; returns the new Delta version.
-        The reader is streamed into delta-rs, so memory stays bounded.
+        The reader is streamed into delta-rs, so memory stays bounded. With ``txn``,
+        a step that already committed is not run again (see :meth:`write_table`).
         """
+        done = self.committed_version(target, txn)
+        if done is not None:
+            return done
         reader = self.execute(select_sql, parameters)
-        return self.write_table(target, reader, mode=mode)
+        return self.write_table(target, reader, mode=mode, txn=txn)
 
 
 __all__ = ["LocalLakehouse", "SQLRefused", "pa", "split_name", "translate_params"]

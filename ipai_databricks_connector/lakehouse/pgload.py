@@ -40,15 +40,35 @@ def _ids(first, count):
     return pc.add(iota.slice(0, count), pa.scalar(first, pa.int64()))
 
 
-def with_ids(batches, first_id):
-    """Prepend an ``id`` column numbered from ``first_id`` (the rows of the Odoo model)."""
+def _strip_nul(column, name, report):
+    """PostgreSQL text cannot hold NUL (COPY rejects the whole load): drop them and
+    count them per column in ``report``."""
+    t = column.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return column
+    found = pc.count_substring(column, "\x00")
+    total = pc.sum(found).as_py() or 0
+    if not total:
+        return column
+    report[name] = report.get(name, 0) + total
+    return pc.replace_substring(column, "\x00", "")
+
+
+def with_ids(batches, first_id, nul_report=None):
+    """Prepend an ``id`` column numbered from ``first_id`` (the rows of the Odoo model).
+
+    NUL characters in text are removed; ``nul_report`` (a dict) receives how many
+    were removed per column.
+    """
+    report = {} if nul_report is None else nul_report
     next_id = first_id
     for batch in batches:
         if not batch.num_rows:
             continue
         ids = _ids(next_id, batch.num_rows)
         next_id += batch.num_rows
-        columns = [ids] + [_csv_safe(c) for c in batch.columns]
+        columns = [ids] + [_strip_nul(_csv_safe(c), n, report)
+                           for c, n in zip(batch.columns, batch.schema.names, strict=True)]
         yield pa.RecordBatch.from_arrays(columns, names=["id", *batch.schema.names])
 
 

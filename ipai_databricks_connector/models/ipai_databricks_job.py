@@ -89,11 +89,13 @@ class IpaiDatabricksJob(models.Model):
         """Enqueue one run per job; the queue job triggers it and polls until it ends."""
         runs = self.env["ipai.databricks.job.run"]
         for job in self:
-            run = runs.create({"job_id": job.id, "trigger": self.env.context.get(
+            # sudo: runs are the system's records (users only read them); whoever may read
+            # the job may run it, and the run's progress is then written by the system.
+            job.check_access("read")
+            run = runs.sudo().create({"job_id": job.id, "trigger": self.env.context.get(
                 "ipai_dbx_trigger", "manual")})
-            # sudo: a Databricks User may run jobs (checked by create above); the run's
-            # progress is then written by the system.
-            run.sudo()._enqueue()
+            run._enqueue()
+            run = run.with_env(self.env)
             runs |= run
         return runs
 
@@ -181,7 +183,11 @@ class IpaiDatabricksJobRun(models.Model):
         self.write({"state": "running", "start_time": started, "life_cycle_state": "RUNNING"})
         lake = job.workspace_id._lakehouse()
         try:
-            version = lake.run_step(job.sql, job.target_table.strip(), mode=job.write_mode)
+            # One Delta transaction per run attempt: performed again after a worker died,
+            # the step finds its own commit and writes nothing more.
+            txn = f"odoo:{self.env.cr.dbname}:job-run:{self.id}:{self.repair_count}"
+            version = lake.run_step(job.sql, job.target_table.strip(), mode=job.write_mode,
+                                    txn=txn)
         except (DuckDBError, DeltaError, OSError, ValueError) as exc:
             return self._finish("failed", str(exc), t0)
         self.delta_version = version

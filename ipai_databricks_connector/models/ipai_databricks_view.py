@@ -1,11 +1,14 @@
 """Databricks views: gold tables as read-only Odoo models, refreshed by a queue-job chain."""
 
 import json
+import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from xml.sax.saxutils import quoteattr
 
+import psycopg2
 from duckdb import Error as DuckDBError
 from psycopg2 import sql as pgsql
 
@@ -20,6 +23,7 @@ from ..lakehouse.statement_client import manifest_arrow_schema
 from ..lakehouse.types import arrow_field_spec
 from .ipai_databricks import JOB_CHANNEL
 
+_logger = logging.getLogger(__name__)
 USER_GROUP = "ipai_databricks_connector.databricks_group_user"
 MANAGER_GROUP = "ipai_databricks_connector.databricks_group_manager"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -89,6 +93,8 @@ class IpaiDatabricksView(models.Model):
     menu_id = fields.Many2one("ir.ui.menu", readonly=True, copy=False)
     column_map = fields.Text(readonly=True, copy=False,
                              help="JSON: source column -> Odoo field name.")
+    column_types = fields.Text(readonly=True, copy=False,
+                               help="JSON: source column -> its Arrow type, as read.")
     # Snapshots
     snapshot_ids = fields.One2many("ipai.databricks.snapshot", "view_id")
     current_snapshot_id = fields.Many2one("ipai.databricks.snapshot", readonly=True, copy=False)
@@ -213,6 +219,19 @@ class IpaiDatabricksView(models.Model):
                     view=self.display_name, reason=exc)) from exc
         return src
 
+    def _watermark_is_number(self):
+        """True when the watermark is a number the model stores as text (BIGINT, wide
+        DECIMAL); the source type comes from the read schema, or the field's help."""
+        self.ensure_one()
+        source_type = json.loads(self.column_types or "{}").get(self.watermark_column)
+        if source_type is None:  # a model built before column types were kept
+            field = self.env["ir.model.fields"].sudo().search([  # sudo: model metadata
+                ("model", "=", self.model_name),
+                ("name", "=", self._columns().get(self.watermark_column))], limit=1)
+            match = re.search(r"\((\w+)", field.help or "")
+            source_type = match.group(1) if match else ""
+        return bool(re.match(r"^(u?int(8|16|32|64)|decimal)", source_type))
+
     def _columns(self):
         return json.loads(self.column_map or "{}")
 
@@ -280,7 +299,9 @@ class IpaiDatabricksView(models.Model):
             "field_id": field_cmds,
         })
         action, menu = self._create_ui(model, schema, mapping)
+        types = {field.name: str(field.type) for field in schema}
         self.write({"model_id": model.id, "column_map": json.dumps(mapping),
+                    "column_types": json.dumps(types),
                     "action_id": action.id, "menu_id": menu.id,
                     "current_snapshot_id": False})
         self._sync_security()
@@ -390,12 +411,14 @@ class IpaiDatabricksView(models.Model):
             running = view.snapshot_ids.filtered(lambda s: s.state not in DONE_STATES)
             if running:
                 raise UserError(self.env._("View %s is already refreshing.", view.name))
-            # sudo: a Databricks User may refresh (checked by the snapshot's access rights);
-            # the chain then writes state only the system manages (view, generated table).
-            snap = Snapshot.create({
+            # sudo: snapshots are the system's records (users only read them); whoever may
+            # read the view may refresh it, and the chain then writes state only the system
+            # manages (view, generated table).
+            view.check_access("read")
+            snap = Snapshot.sudo().create({
                 "view_id": view.id, "mode": mode or view.refresh_mode,
                 "requested_by": self.env.uid,
-            }).sudo()
+            })
             view.sudo().write({"refresh_state": "running", "last_error": False})
             desc = view.name
             steps = [
@@ -449,7 +472,13 @@ class IpaiDatabricksView(models.Model):
             view.next_refresh_at = now + SCHEDULES[view.schedule]
             if view.refresh_state == "running":
                 continue
-            view._enqueue_refresh()
+            try:
+                with self.env.cr.savepoint():
+                    view._enqueue_refresh()
+            except (UserError, errors.DatabricksError) as exc:
+                # One bad view never stops the scheduled refresh of the others.
+                _logger.warning("Scheduled refresh of view %s skipped: %s", view.code, exc)
+                view.message_post(body=self.env._("Scheduled refresh skipped: %s", exc))
 
     @api.model
     def _cron_check_freshness(self):
@@ -512,8 +541,18 @@ class IpaiDatabricksSnapshot(models.Model):
     def _staging_table(self):
         return f"{self.view_id.model_name}__stg{self.id}"
 
-    def _skip(self):
-        return self.state in ("rejected", "failed")
+    def _skip(self, expected=None):
+        """True when this step must not run: the snapshot failed, or the step already ran.
+
+        A queue job performed again (queue_job requeues the jobs of a dead worker) then
+        does nothing: every load and publish happens once per snapshot.
+        """
+        return self.state in ("rejected", "failed") or bool(expected and self.state != expected)
+
+    def _skipped(self):
+        if self.state in ("rejected", "failed"):
+            return self.message
+        return self.env._("Already done (the snapshot is %s).", self.state)
 
     def _fail(self, exc_or_msg):
         message = str(exc_or_msg)
@@ -534,6 +573,48 @@ class IpaiDatabricksSnapshot(models.Model):
             raise RetryableJobError(str(exc), seconds=int(getattr(exc, "retry_after", 0) or 10))
         return self._fail(exc)
 
+    @api.model
+    def _cron_watchdog(self):
+        """Fail refreshes that can no longer end on their own.
+
+        A snapshot is stuck when no live queue job works on it any more (its job
+        failed, was cancelled, or vanished with its worker), or when it has been running
+        longer than ``ipai_databricks_connector.refresh_timeout_hours`` (default 6).
+        """
+        # sudo: the watchdog reads the system's queue jobs and parameters.
+        raw = self.env["ir.config_parameter"].sudo().get_param(
+            "ipai_databricks_connector.refresh_timeout_hours", "6")
+        try:
+            limit = timedelta(hours=float(raw))
+        except ValueError:
+            limit = timedelta(hours=6)
+        now = fields.Datetime.now()
+        grace = now - timedelta(minutes=10)  # a chain being enqueued right now
+        stuck = self.search([("state", "not in", DONE_STATES), ("create_date", "<", grace)])
+        if not stuck:
+            return 0
+        self.env.cr.execute(
+            "SELECT DISTINCT (jsonb_array_elements_text(records->'ids'))::int FROM queue_job "
+            "WHERE model_name = %s AND state IN ('wait_dependencies', 'pending', 'enqueued', "
+            "'started')", [self._name])
+        alive = {row[0] for row in self.env.cr.fetchall()}
+        failed = 0
+        for snap in stuck:
+            if snap.id not in alive:
+                reason = self.env._("The refresh job ended without finishing the refresh "
+                                    "(failed, cancelled or its worker died).")
+            elif snap.create_date < now - limit:
+                reason = self.env._("The refresh ran longer than %s hours.", raw)
+                self.env["queue.job"].sudo().search([
+                    ("model_name", "=", self._name), ("state", "in", ("pending", "enqueued",
+                                                                      "wait_dependencies")),
+                ]).filtered(lambda j, s=snap: s.id in j.records.ids).button_cancelled()
+            else:
+                continue
+            snap._fail(self.env._("Stopped by the watchdog: %s", reason))
+            failed += 1
+        return failed
+
     def _drop_staging(self):
         self.env.cr.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(
             pgsql.Identifier(self._staging_table())))
@@ -550,8 +631,8 @@ class IpaiDatabricksSnapshot(models.Model):
     def _job_query(self):
         """Run the query (Databricks: submit and wait) and record its provenance."""
         self.ensure_one()
-        if self._skip():
-            return self.message
+        if self._skip("queued"):
+            return self._skipped()
         view = self.view_id
         ws = view.workspace_id
         vals = {"state": "queried", "job_run_id": self._source_run().id}
@@ -588,13 +669,24 @@ class IpaiDatabricksSnapshot(models.Model):
             if not column:
                 raise UserError(self.env._("The watermark column %s is not in the view.",
                                            view.watermark_column))
-            self.env.cr.execute(pgsql.SQL("SELECT max({}) FROM {}").format(
+            # The largest value, compared as the source type: a BIGINT kept as text
+            # compares as a number ("12" > "9"), a timestamp as naive UTC.
+            numeric = view._watermark_is_number()
+            # As text: Odoo's cursor would turn numeric into a float (exact only to 2**53).
+            template = "SELECT max({}::numeric)::text FROM {}" if numeric else \
+                "SELECT max({}) FROM {}"
+            self.env.cr.execute(pgsql.SQL(template).format(
                 pgsql.Identifier(column), pgsql.Identifier(view.model_name)))
             last = self.env.cr.fetchone()[0]
+            if last is not None and numeric:
+                last = Decimal(last)
+                last = int(last) if last == last.to_integral_value() else last
             if last is not None:
-                # The watermark column is a validated identifier; its value is bound.
+                # The watermark column is a validated identifier, quoted in the source's
+                # dialect (it may be a reserved word); its value is bound.
+                quote = "`" if view.backend == "databricks" else '"'
                 sql_text = (f"SELECT * FROM ({sql_text}) AS src "  # noqa: S608
-                            f"WHERE {view.watermark_column} > :ipai_watermark")
+                            f"WHERE {quote}{view.watermark_column}{quote} > :ipai_watermark")
                 params = {"ipai_watermark": last}
                 self.watermark_from = str(last)
         return sql_text, params
@@ -638,19 +730,25 @@ class IpaiDatabricksSnapshot(models.Model):
     def _job_load(self):
         """COPY the result into a staging table, batch by batch (bounded memory)."""
         self.ensure_one()
-        if self._skip():
-            return self.message
+        if self._skip("queried"):
+            return self._skipped()
         cr = self.env.cr
         started = time.monotonic()
         try:
             # A failure mid-COPY aborts only this savepoint, so the failure can be recorded.
             with cr.savepoint(flush=False):
                 stream = self._copy_to_staging()
-        except (errors.DatabricksError, UserError, OSError, ValueError, DuckDBError) as exc:
+        except (errors.DatabricksError, UserError, OSError, ValueError, DuckDBError,
+                psycopg2.Error) as exc:
             return self._handle(exc)
-        self.write({"state": "loaded", "loaded_rows": stream.rows,
+        message = self.env._("%s rows loaded.", stream.rows)
+        if stream.nul_report:
+            message += " " + self.env._(
+                "NUL characters removed: %s.", ", ".join(
+                    f"{col} ({n})" for col, n in sorted(stream.nul_report.items())))
+        self.write({"state": "loaded", "loaded_rows": stream.rows, "message": message,
                     "duration_seconds": time.monotonic() - started})
-        return self.env._("%s rows loaded.", stream.rows)
+        return message
 
     def _copy_to_staging(self):
         view = self.view_id
@@ -671,7 +769,9 @@ class IpaiDatabricksSnapshot(models.Model):
             cr.execute(pgsql.SQL("SELECT COALESCE(max(id), 0) + 1 FROM {}").format(live))
             first_id = cr.fetchone()[0]
         columns = [pgsql.Identifier("id")] + [pgsql.Identifier(mapping[c]) for c in schema.names]
-        stream = pgload.CopyStream(pgload.with_ids(batches, first_id))
+        nul_report = {}
+        stream = pgload.CopyStream(pgload.with_ids(batches, first_id, nul_report))
+        stream.nul_report = nul_report
         copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             staging, pgsql.SQL(", ").join(columns))
         cr._obj.copy_expert(copy.as_string(cr._obj), stream, size=1 << 20)
@@ -680,8 +780,8 @@ class IpaiDatabricksSnapshot(models.Model):
     def _job_quality(self):
         """Evaluate the view's rules on the staging table; block publication on failure."""
         self.ensure_one()
-        if self._skip():
-            return self.message
+        if self._skip("loaded"):
+            return self._skipped()
         view = self.view_id
         rules = view.rule_ids.filtered("active")
         if not rules:
@@ -693,8 +793,13 @@ class IpaiDatabricksSnapshot(models.Model):
             cr.execute(query, params)
             return cr.fetchone()
 
-        results = quality.evaluate(rules._to_engine(view._columns()),
-                                   f'"{self._staging_table()}"', execute, "postgres")
+        try:
+            with cr.savepoint(flush=False):  # a rule's SQL error aborts only this savepoint
+                results = quality.evaluate(rules._to_engine(view._columns()),
+                                           f'"{self._staging_table()}"', execute, "postgres")
+        except (psycopg2.Error, ValueError) as exc:
+            return self._fail(self.env._("A quality rule could not be evaluated: %s",
+                                         str(exc).strip()))
         rules._record_results(results, view_id=view.id, snapshot_id=self.id)
         summary = quality.summarize(results, threshold=view.quality_threshold)
         if summary["publishable"]:
@@ -718,11 +823,27 @@ class IpaiDatabricksSnapshot(models.Model):
         """Swap the staging table in (full) or append it (incremental), in one transaction:
         readers see the previous snapshot until this commits."""
         self.ensure_one()
-        if self._skip():
-            return self.message
+        if self._skip("checked"):
+            return self._skipped()
         view = self.view_id
         cr = self.env.cr
         live, staging = view.model_name, self._staging_table()
+        try:
+            with cr.savepoint(flush=False):
+                self._swap_in(live, staging)
+        except psycopg2.Error as exc:
+            return self._fail(self.env._("Publishing failed: %s", str(exc).strip()))
+        cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
+        count = cr.fetchone()[0]
+        self.env[live].invalidate_model()
+        self.write({"state": "published", "row_count": count,
+                    "refreshed_at": fields.Datetime.now()})
+        view.write({"current_snapshot_id": self.id, "refresh_state": "idle", "last_error": False,
+                    "last_quality_pass_rate": self.quality_pass_rate})
+        return self.env._("Published %s rows.", count)
+
+    def _swap_in(self, live, staging):
+        cr = self.env.cr
         if self.mode == "incremental":
             cr.execute(pgsql.SQL("INSERT INTO {l} SELECT * FROM {s}; DROP TABLE {s}").format(
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
@@ -738,11 +859,3 @@ class IpaiDatabricksSnapshot(models.Model):
             ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
                      spk=pgsql.Identifier(f"{staging}_pk"),
                      lpk=pgsql.Identifier(f"{live}_pkey")))
-        cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
-        count = cr.fetchone()[0]
-        self.env[live].invalidate_model()
-        self.write({"state": "published", "row_count": count,
-                    "refreshed_at": fields.Datetime.now()})
-        view.write({"current_snapshot_id": self.id, "refresh_state": "idle", "last_error": False,
-                    "last_quality_pass_rate": self.quality_pass_rate})
-        return self.env._("Published %s rows.", count)

@@ -5,6 +5,7 @@ from . import (
     test_databricks_company,
     test_databricks_job,
     test_databricks_links,
+    test_databricks_reliability,
     test_databricks_sandbox,
     test_databricks_tour,
     test_databricks_view,
