@@ -217,7 +217,8 @@ class DatabricksApiServer:
     """See the module docstring."""
 
     def __init__(self, root, token, host="127.0.0.1", port=0, storage_options=None,
-                 chunk_rows=50_000, link_ttl=900.0, warehouse_id="local-warehouse"):
+                 chunk_rows=50_000, link_ttl=900.0, warehouse_id="local-warehouse",
+                 public_url=None, test_endpoints=False, keep_runs=1000):
         self.root, self.token, self.warehouse_id = str(root), token, warehouse_id
         self.lake = LocalLakehouse(root, storage_options)
         self.chunk_rows, self.link_ttl = max(1, int(chunk_rows)), float(link_ttl)
@@ -234,10 +235,14 @@ class DatabricksApiServer:
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
         self.url = "http://%s:%d" % (host, self.port)
+        # Links are built on this address, never on the request's Host header (which
+        # a client chooses, so it could point links anywhere).
+        self.public_url = (public_url or self.url).rstrip("/")
+        self.keep_runs = max(1, int(keep_runs))
         self._thread = None
-        self._local = threading.local()  # per-request Host header, to build reachable links
         self._routes = [(verb, re.compile(pattern + "$"), getattr(self, name))
-                        for verb, pattern, name in _ROUTES]
+                        for verb, pattern, name in _ROUTES
+                        if test_endpoints or not pattern.startswith("/ipai-test/")]
 
     # lifecycle
     def start(self):
@@ -296,11 +301,13 @@ class DatabricksApiServer:
             except ValueError as exc:
                 raise ApiError(400, "Invalid JSON given in the body of the request",
                                "MALFORMED_REQUEST") from exc
+            if not isinstance(data, dict):
+                raise ApiError(400, "The body of the request must be a JSON object",
+                               "MALFORMED_REQUEST")
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             for route_method, pattern, func in self._routes:
                 match = pattern.match(path)
                 if match and route_method == method:
-                    self._local.host = handler.headers.get("Host")
                     return self._json(200, func(data, query, *match.groups()))
             raise ApiError(404, "No API found for '%s %s'" % (method, path), "ENDPOINT_NOT_FOUND")
         except (KeyError, TypeError, ValueError) as exc:  # a malformed request, not a crash
@@ -312,6 +319,9 @@ class DatabricksApiServer:
             headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
             return self._json(err.status, {"error_code": err.error_code, "message": err.message},
                               headers)
+        except Exception as exc:  # a handler bug answers 500; it never drops the connection
+            return self._json(500, {"error_code": "INTERNAL_ERROR",
+                                    "message": "%s: %s" % (type(exc).__name__, exc)})
 
     @staticmethod
     def _json(status, payload, headers=None):
@@ -350,9 +360,7 @@ class DatabricksApiServer:
             raise ApiError(400, "on_wait_timeout must be CONTINUE or CANCEL")
         params = {p.get("name"): _param_value(p) for p in req.get("parameters") or []}
         with self._lock:
-            for old in self._statements.values():  # results are kept for a while, then CLOSED
-                if old.state == "SUCCEEDED" and old.created < time.time() - self.result_ttl:
-                    old.state, old.chunks = "CLOSED", []
+            self._purge()
             self._statements[st.id] = st
         answer = self._statement_json(st)  # snapshot first: an async submit answers PENDING
         threading.Thread(target=self._run_statement, args=(st, req["statement"], params),
@@ -441,6 +449,26 @@ class DatabricksApiServer:
             return out.getvalue().encode()
         return json.dumps(data_array(part)).encode()
 
+    def _purge(self):
+        """Results are kept for ``result_ttl``, then CLOSED; after twice that, statements
+        and their links are forgotten, so a long-running server keeps bounded state.
+        Only the last ``keep_runs`` job runs are kept. Called with the lock held."""
+        now = time.time()
+        for sid, old in list(self._statements.items()):
+            if old.state == "SUCCEEDED" and old.created < now - self.result_ttl:
+                old.state, old.chunks = "CLOSED", []
+            if old.done.is_set() and old.created < now - 2 * self.result_ttl:
+                del self._statements[sid]
+        for token, link in list(self._links.items()):
+            if link["expires"] < now - self.result_ttl or link["statement"] not in \
+                    self._statements:
+                del self._links[token]
+        ended = sorted((rid for rid, r in self._runs.items()
+                        if (r["run"].get("state") or {}).get("life_cycle_state") == "TERMINATED"))
+        for rid in ended[:max(0, len(self._runs) - self.keep_runs)]:
+            self._runs.pop(rid, None)
+        self._tokens = {k: v for k, v in self._tokens.items() if v in self._runs}
+
     def _statement(self, sid):
         with self._lock:
             st = self._statements.get(sid)
@@ -482,8 +510,7 @@ class DatabricksApiServer:
         expires = time.time() + self.link_ttl
         with self._lock:
             self._links[token] = {"statement": st.id, "chunk": index, "expires": expires}
-        host = getattr(self._local, "host", None)
-        base = "http://%s" % host if host else self.url
+        base = self.public_url
         return {"external_links": [dict(meta, external_link="%s/ipai-external/%s" % (base, token),
                                         expiration=_iso(expires), http_headers={})]}
 
@@ -658,7 +685,11 @@ class DatabricksApiServer:
         try:
             if not path:
                 raise ValueError("only sql_task.file tasks are supported by the local server")
-            with open(os.path.join(self.root, path.lstrip("/")), encoding="utf-8") as handle:
+            root = os.path.realpath(self.root)
+            full = os.path.realpath(os.path.join(root, path.lstrip("/")))
+            if os.path.commonpath([root, full]) != root or "\x00" in path:
+                raise ValueError("the sql_task file %s is outside the data root" % path)
+            with open(full, encoding="utf-8") as handle:
                 script = re.sub(r"--[^\n]*", "", handle.read())
             for sql in filter(None, (s.strip() for s in re.split(r";\s*(?:\n|$)", script))):
                 match, mode = next(((p.match(sql), m) for p, m in _SCRIPT if p.match(sql)),
@@ -726,12 +757,13 @@ class DatabricksApiServer:
 
     # --- compute listings ------------------------------------------------------------------
     def _warehouse_json(self):
-        host = (getattr(self._local, "host", None) or self.url.split("//", 1)[1]).split(":")[0]
+        public = urlsplit(self.public_url)
+        host, port = public.hostname, public.port or self.port
         return {"id": self.warehouse_id, "name": "Local Delta warehouse", "state": "RUNNING",
                 "cluster_size": "2X-Small", "min_num_clusters": 1, "max_num_clusters": 1,
                 "num_clusters": 1, "warehouse_type": "PRO", "enable_serverless_compute": True,
                 "creator_name": "local", "auto_stop_mins": 0,
-                "odbc_params": {"hostname": host, "port": self.port, "protocol": "http",
+                "odbc_params": {"hostname": host, "port": port, "protocol": public.scheme,
                                 "path": "/sql/1.0/warehouses/%s" % self.warehouse_id}}
 
     def _warehouses(self, req, query):
@@ -769,11 +801,17 @@ def main(argv=None):
     parser.add_argument("--token", default=os.environ.get("DATABRICKS_TOKEN"))
     parser.add_argument("--link-ttl", type=float, default=900.0, help="external link seconds")
     parser.add_argument("--chunk-rows", type=int, default=50_000)
+    parser.add_argument("--public-url", help="address clients reach this server at, for "
+                        "result links (default: http://HOST:PORT)")
+    parser.add_argument("--test-endpoints", action="store_true",
+                        help="enable the /ipai-test/ fault-injection endpoints (tests only)")
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("--token (or DATABRICKS_TOKEN) is required")
     server = DatabricksApiServer(args.data, args.token, host=args.host, port=args.port,
-                                 link_ttl=args.link_ttl, chunk_rows=args.chunk_rows).start()
+                                 link_ttl=args.link_ttl, chunk_rows=args.chunk_rows,
+                                 public_url=args.public_url,
+                                 test_endpoints=args.test_endpoints).start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

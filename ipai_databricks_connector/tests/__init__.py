@@ -1,5 +1,6 @@
 from . import (
     test_api_server,
+    test_api_server_hardening,
     test_databricks_backend,
     test_databricks_bucket,
     test_databricks_company,

@@ -35,7 +35,7 @@ def lake(tmp_path):
 
 @pytest.fixture
 def server(lake):
-    srv = DatabricksApiServer(lake.root, TOKEN, chunk_rows=10).start()
+    srv = DatabricksApiServer(lake.root, TOKEN, chunk_rows=10, test_endpoints=True).start()
     yield srv
     srv.stop()
 
