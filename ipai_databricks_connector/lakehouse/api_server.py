@@ -65,9 +65,20 @@ _ROUTES = [
     ("POST", r"/api/2\.[12]/jobs/runs/cancel", "_run_cancel"),
     ("GET", r"/api/2\.0/sql/warehouses/?", "_warehouses"),
     ("GET", r"/api/2\.0/sql/warehouses/([^/]+)", "_warehouse"),
-    ("GET", r"/api/2\.0/clusters/list", "_clusters"),
+    ("POST", r"/api/2\.0/sql/warehouses/([^/]+)/start", "_warehouse_start"),
+    ("POST", r"/api/2\.0/sql/warehouses/([^/]+)/stop", "_warehouse_stop"),
+    ("GET", r"/api/2\.[01]/clusters/list", "_clusters"),
+    ("GET", r"/api/2\.[01]/clusters/get", "_cluster"),
     ("POST", r"/ipai-test/faults", "_test_faults"),
     ("POST", r"/ipai-test/expire-links", "_test_expire")]
+
+
+class _InlineLimit(Exception):
+    def __init__(self, limit):
+        super().__init__(
+            "Inline byte limit exceeded. Statements executed with disposition=INLINE can "
+            "have a result size of at most %d bytes. Please use disposition=EXTERNAL_LINKS "
+            "to fetch larger result sets. SQLSTATE: 54000" % limit)
 
 
 class ApiError(Exception):
@@ -106,6 +117,16 @@ def column_type(t):
     for test, text, name in simple:
         if test(t):
             return text, name, {}
+    if pa.types.is_map(t):
+        return "MAP<%s, %s>" % (column_type(t.key_type)[0], column_type(t.item_type)[0]), \
+            "MAP", {}
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return "ARRAY<%s>" % column_type(t.value_type)[0], "ARRAY", {}
+    if pa.types.is_struct(t):
+        fields = ", ".join("%s: %s" % (f.name, column_type(f.type)[0]) for f in t)
+        return "STRUCT<%s>" % fields, "STRUCT", {}
+    if pa.types.is_interval(t) or pa.types.is_duration(t):
+        return "INTERVAL DAY TO SECOND", "INTERVAL", {"type_interval_type": "DAY TO SECOND"}
     return str(t).upper(), "USER_DEFINED_TYPE", {}
 
 
@@ -125,7 +146,20 @@ def _text(value):
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
-    return json.dumps(value, default=str)
+    return json.dumps(_json_value(value), default=str, separators=(",", ":"))  # as Databricks
+
+
+def _json_value(value):
+    """Nested values as Databricks writes them: a map is a JSON object."""
+    if isinstance(value, list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): _json_value(v) for k, v in value}  # pyarrow's map: (key, value)
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, (dt.date, dt.datetime, decimal.Decimal)):
+        return _text(value)
+    return value
 
 
 def data_array(table):
@@ -174,8 +208,36 @@ def _sql_failure(exc):
     text = str(exc).strip().replace("\n\n", "\n")
     if "not provided for the following parameters" in text:
         klass, state = "UNBOUND_SQL_PARAMETER", "42P02"
+    elif isinstance(exc, duckdb.CatalogException) and "Function with name" in text:
+        klass, state = "UNRESOLVED_ROUTINE", "42883"
     code = "BAD_REQUEST" if state[:2] in ("42", "22") else "INTERNAL_ERROR"
     return {"error_code": code, "message": "[%s] %s SQLSTATE: %s" % (klass, text, state)}, state
+
+
+def _with_status(run):
+    """A copy of ``run`` with the ``status`` objects the Jobs API now documents beside the
+    deprecated ``state`` (on the run and each task)."""
+    run = json.loads(json.dumps(run))
+    for item in [run, *run.get("tasks", [])]:
+        item["status"] = _status(item.get("state") or {})
+    return run
+
+
+_CODES = {"SUCCESS": ("SUCCESS", "SUCCESS"), "FAILED": ("RUN_EXECUTION_ERROR", "CLIENT_ERROR"),
+          "CANCELED": ("CANCELED", "SUCCESS"), "UPSTREAM_FAILED": ("SKIPPED", "CLIENT_ERROR"),
+          "TIMEDOUT": ("RUN_EXECUTION_ERROR", "CLIENT_ERROR"),
+          "INTERNAL_ERROR": ("INTERNAL_ERROR", "INTERNAL_ERROR")}
+
+
+def _status(state):
+    life = state.get("life_cycle_state") or "PENDING"
+    if life in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR"):
+        code, kind = _CODES.get(state.get("result_state") or "", ("INTERNAL_ERROR",
+                                                                 "INTERNAL_ERROR"))
+        return {"state": "TERMINATED", "termination_details": {
+            "code": code, "type": kind, "message": state.get("state_message") or ""}}
+    return {"state": {"TERMINATING": "TERMINATING", "RUNNING": "RUNNING",
+                      "QUEUED": "QUEUED", "BLOCKED": "BLOCKED"}.get(life, "PENDING")}
 
 
 # --- statements -------------------------------------------------------------------------
@@ -224,6 +286,7 @@ class DatabricksApiServer:
         self.chunk_rows, self.link_ttl = max(1, int(chunk_rows)), float(link_ttl)
         self.inline_limit, self.result_ttl = INLINE_LIMIT, 3600.0
         self.pending_delay = 0.0  # seconds a statement waits "for the warehouse" (tests cancel)
+        self.warehouse_state = "RUNNING"
         self.requests = []
         self._lock = threading.RLock()
         self._faults, self._statements, self._links = [], {}, {}
@@ -359,6 +422,7 @@ class DatabricksApiServer:
         if on_timeout not in ("CONTINUE", "CANCEL"):
             raise ApiError(400, "on_wait_timeout must be CONTINUE or CANCEL")
         params = {p.get("name"): _param_value(p) for p in req.get("parameters") or []}
+        self.warehouse_state = "RUNNING"  # a statement wakes a stopped warehouse
         with self._lock:
             self._purge()
             self._statements[st.id] = st
@@ -382,6 +446,9 @@ class DatabricksApiServer:
             result = self._collect(st, sql, _used_params(sql, params))
             outcome = {"state": "SUCCEEDED"}
             outcome.update(result)
+        except _InlineLimit as exc:
+            outcome = {"state": "FAILED", "sql_state": "54000", "error": {
+                "error_code": "BAD_REQUEST", "message": str(exc)}}
         except SQLRefused as exc:  # the sandbox runs one SELECT per statement
             outcome = {"state": "FAILED", "sql_state": "0A000", "error": {
                 "error_code": "BAD_REQUEST",
@@ -400,7 +467,8 @@ class DatabricksApiServer:
         st.done.set()
 
     def _collect(self, st, sql, params):
-        reader = self.lake.execute(sql, params)
+        reader = self.lake.execute(sql, params, catalog=st.req.get("catalog"),
+                                   schema=st.req.get("schema"))
         limit = st.req.get("row_limit")
         limit = int(limit) if limit not in (None, "") else None
         batches, rows, truncated = [], 0, False
@@ -426,8 +494,7 @@ class DatabricksApiServer:
             size = len(data) if isinstance(data, bytes) else len(json.dumps(data))
             total_bytes += size
             if st.disposition == "INLINE" and total_bytes > self.inline_limit:
-                raise ValueError("[INLINE_LIMIT_EXCEEDED] The result exceeds the INLINE limit of "
-                                 "%d bytes; use disposition EXTERNAL_LINKS." % self.inline_limit)
+                raise _InlineLimit(self.inline_limit)
             chunks.append({"chunk_index": len(chunks), "row_offset": offset,
                            "row_count": part.num_rows, "byte_count": size, "data": data})
         return {"schema": table.schema, "chunks": chunks, "truncated": truncated}
@@ -607,6 +674,9 @@ class DatabricksApiServer:
     def _run_now(self, req, query):
         job = self._job(req.get("job_id"))
         token = req.get("idempotency_token")
+        if token is not None and (not isinstance(token, str) or len(token) > 64):
+            raise ApiError(400, "idempotency_token must be a string of at most 64 characters",
+                           "INVALID_PARAMETER_VALUE")
         with self._lock:
             if token and token in self._tokens:  # a retried request never starts a second run
                 return {"run_id": self._tokens[token], "number_in_job": self._tokens[token]}
@@ -709,12 +779,16 @@ class DatabricksApiServer:
 
     def _run_get(self, req, query):
         with self._lock:
-            return json.loads(json.dumps(self._run(query.get("run_id"))["run"]))  # a snapshot
+            return _with_status(self._run(query.get("run_id"))["run"])
 
     def _run_list(self, req, query):
         with self._lock:
-            runs = [json.loads(json.dumps(e["run"])) for e in self._runs.values()
+            runs = [_with_status(e["run"]) for e in self._runs.values()
                     if not query.get("job_id") or str(e["run"]["job_id"]) == query["job_id"]]
+        if str(query.get("active_only", "")).lower() == "true":
+            runs = [r for r in runs if r["status"]["state"] != "TERMINATED"]
+        if str(query.get("completed_only", "")).lower() == "true":
+            runs = [r for r in runs if r["status"]["state"] == "TERMINATED"]
         return {"runs": sorted(runs, key=lambda r: -r["run_id"]), "has_more": False}
 
     def _run_repair(self, req, query):
@@ -759,7 +833,8 @@ class DatabricksApiServer:
     def _warehouse_json(self):
         public = urlsplit(self.public_url)
         host, port = public.hostname, public.port or self.port
-        return {"id": self.warehouse_id, "name": "Local Delta warehouse", "state": "RUNNING",
+        return {"id": self.warehouse_id, "name": "Local Delta warehouse",
+                "state": self.warehouse_state,
                 "cluster_size": "2X-Small", "min_num_clusters": 1, "max_num_clusters": 1,
                 "num_clusters": 1, "warehouse_type": "PRO", "enable_serverless_compute": True,
                 "creator_name": "local", "auto_stop_mins": 0,
@@ -774,11 +849,31 @@ class DatabricksApiServer:
             raise ApiError(404, "Warehouse %s does not exist." % wid)
         return self._warehouse_json()
 
+    def _warehouse_start(self, req, query, wid):
+        self._warehouse(req, query, wid)
+        self.warehouse_state = "RUNNING"
+        return {}
+
+    def _warehouse_stop(self, req, query, wid):
+        self._warehouse(req, query, wid)
+        self.warehouse_state = "STOPPED"  # a statement starts it again, as serverless does
+        return {}
+
+    @staticmethod
+    def _cluster_json():
+        return {"cluster_id": "local-cluster", "cluster_name": "Local DuckDB",
+                "state": "RUNNING", "spark_version": "duckdb-%s" % duckdb.__version__,
+                "node_type_id": "local", "num_workers": 0,
+                "cluster_source": "API", "creator_user_name": "local"}
+
     def _clusters(self, req, query):
-        return {"clusters": [{"cluster_id": "local-cluster", "cluster_name": "Local DuckDB",
-                              "state": "RUNNING", "spark_version": "duckdb-%s" % duckdb.__version__,
-                              "node_type_id": "local", "num_workers": 0,
-                              "cluster_source": "API", "creator_user_name": "local"}]}
+        return {"clusters": [self._cluster_json()]}
+
+    def _cluster(self, req, query):
+        if query.get("cluster_id") != "local-cluster":
+            raise ApiError(400, "Cluster %s does not exist" % query.get("cluster_id"),
+                           "INVALID_PARAMETER_VALUE")
+        return self._cluster_json()
 
     # --- test control (bearer auth, for a server in another process) ----------------------
     def _test_faults(self, req, query):

@@ -3,6 +3,7 @@
 import os
 import re
 
+import duckdb
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
@@ -10,6 +11,7 @@ from . import sandbox
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _NAME3 = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
+_SHORT_NAME = re.compile(r"(?i)\b(?:from|join)\s+([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\b(?!\.)")
 _TOKEN = re.compile(
     r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|:([A-Za-z_]\w*)|[^'\":-]+|.", re.S
 )
@@ -104,28 +106,59 @@ class LocalLakehouse:
                         found.append(name)
         return found
 
-    def _connect(self, sql):
-        """A sandboxed connection where each Delta table named in ``sql`` is an Arrow dataset."""
+    def _connect(self, sql, catalog=None, schema=None):
+        """A sandboxed connection where each Delta table named in ``sql`` is an Arrow dataset.
+
+        ``catalog.schema.table`` names are rewritten to registered views; with a default
+        ``catalog`` (and ``schema``), ``schema.table`` (and ``table``) names after FROM or
+        JOIN resolve as on Databricks. Returns (connection, sql, {view: table name}).
+        """
         con = sandbox.connect(self.memory_limit, self.threads)
         names = {".".join(m.groups()) for m in _NAME3.finditer(sql)}
-        rewritten = sql
+        rewritten, aliases = sql, {}
         for i, name in enumerate(sorted(names, key=len, reverse=True)):
             if not self.table_exists(name):
                 continue
             view = "__t%d" % i
             con.register(view, self._table(name).to_pyarrow_dataset())
             rewritten = re.sub(r"\b%s\b" % re.escape(name), view, rewritten)
-        return con, rewritten
+            aliases[view] = name
+        if catalog and _IDENT.match(catalog):
+            for match in _SHORT_NAME.finditer(rewritten):
+                first, second = match.group(1), match.group(2)
+                if second:  # schema.table in the default catalog
+                    full, view, where = f"{catalog}.{first}.{second}", f"__s_{first}_{second}", \
+                        f'"{first}"."{second}"'
+                elif schema and _IDENT.match(schema):
+                    full, view, where = f"{catalog}.{schema}.{first}", f"__s_{first}", \
+                        f'"{first}"'
+                else:
+                    continue
+                if view in aliases or first.startswith("__t") or not self.table_exists(full):
+                    continue
+                con.register(view, self._table(full).to_pyarrow_dataset())
+                if second:
+                    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{first}"')
+                con.execute(f"CREATE VIEW {where} AS SELECT * FROM {view}")  # noqa: S608
+                aliases[view] = full
+        return con, rewritten, aliases
 
-    def execute(self, sql, parameters=None):
+    def execute(self, sql, parameters=None, catalog=None, schema=None):
         """Run one SELECT; returns a streaming ``pyarrow.RecordBatchReader``.
 
         Anything but exactly one SELECT raises :class:`sandbox.SQLRefused` before it runs.
+        Error messages name the tables as the SQL does, never the registered views.
         """
-        con, rewritten = self._connect(sql)
+        con, rewritten, aliases = self._connect(sql, catalog, schema)
         final = sandbox.check_select(translate_params(rewritten))
         params = dict(parameters or {})
-        rel = con.sql(final, params=params or None)
+        try:
+            rel = con.sql(final, params=params or None)
+        except duckdb.Error as exc:
+            text = str(exc)
+            for view, name in sorted(aliases.items(), key=lambda kv: -len(kv[0])):
+                text = text.replace(view, name)
+            raise type(exc)(text) from None
         return rel.to_arrow_reader(100_000)  # streamed batch by batch, bounded memory
 
     def schema(self, sql, parameters=None):

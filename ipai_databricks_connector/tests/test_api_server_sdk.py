@@ -1,0 +1,207 @@
+"""The local Databricks API server, judged by the official ``databricks-sdk``.
+
+The SDK's own request paths and response dataclasses decide field names, enum values and
+types: what it cannot parse, a connector written against a real workspace would not either.
+"""
+
+import datetime as dt
+import decimal
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import requests
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import InvalidParameterValue
+from databricks.sdk.service import jobs, sql
+
+from odoo.tests import BaseCase
+
+from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.local_backend import LocalLakehouse
+
+TOKEN = "dapi-sdk-test"
+WH = "local-warehouse"
+
+
+class TestApiServerWithTheSdk(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = Path(tempfile.mkdtemp(prefix="ipai_sdk_"))
+        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        lake = LocalLakehouse(str(cls.root))
+        n = 25
+        lake.write_table("lab.gold.typed", pa.table({
+            "id": pa.array(range(n), pa.int64()),
+            "amount": pa.array([decimal.Decimal("%d.25" % i) for i in range(n)],
+                               pa.decimal128(22, 2)),
+            "tags": pa.array([[i, i + 1] for i in range(n)], pa.list_(pa.int32())),
+            "attrs": pa.array([[("k%d" % i, i)] for i in range(n)],
+                              pa.map_(pa.string(), pa.int32())),
+            "point": pa.array([{"x": i, "y": "p%d" % i} for i in range(n)],
+                              pa.struct([("x", pa.int32()), ("y", pa.string())])),
+            "at": pa.array([dt.datetime(2026, 1, 1, 8)] * n, pa.timestamp("us")),
+        }))
+        (cls.root / "jobs").mkdir()
+        (cls.root / "jobs" / "copy.sql").write_text(
+            "CREATE OR REPLACE TABLE lab.silver.copy AS SELECT id FROM lab.gold.typed;\n")
+        (cls.root / "jobs" / "broken.sql").write_text(
+            "CREATE OR REPLACE TABLE lab.silver.out AS SELECT * FROM lab.bronze.later;\n")
+        cls.server = DatabricksApiServer(str(cls.root), TOKEN, chunk_rows=10).start()
+        cls.addClassCleanup(cls.server.stop)
+        cls.w = WorkspaceClient(host=cls.server.url, token=TOKEN, auth_type="pat")
+
+    def execute(self, statement, **kwargs):
+        return self.w.statement_execution.execute_statement(
+            warehouse_id=WH, statement=statement, wait_timeout=kwargs.pop("wait", "10s"),
+            **kwargs)
+
+    # -- statements -----------------------------------------------------------------------
+
+    def test_inline_result_every_chunk_and_databricks_type_names(self):
+        response = self.execute("SELECT * FROM lab.gold.typed ORDER BY id")
+        self.assertEqual(response.status.state, sql.StatementState.SUCCEEDED)
+        columns = {c.name: c for c in response.manifest.schema.columns}
+        self.assertEqual((columns["id"].type_name, columns["id"].type_text),
+                         (sql.ColumnInfoTypeName.LONG, "BIGINT"))
+        self.assertEqual((columns["amount"].type_name, columns["amount"].type_precision,
+                          columns["amount"].type_scale), (sql.ColumnInfoTypeName.DECIMAL, 22, 2))
+        self.assertEqual((columns["tags"].type_name, columns["tags"].type_text),
+                         (sql.ColumnInfoTypeName.ARRAY, "ARRAY<INT>"))
+        self.assertEqual((columns["attrs"].type_name, columns["attrs"].type_text),
+                         (sql.ColumnInfoTypeName.MAP, "MAP<STRING, INT>"))
+        self.assertEqual((columns["point"].type_name, columns["point"].type_text),
+                         (sql.ColumnInfoTypeName.STRUCT, "STRUCT<x: INT, y: STRING>"))
+        # As a warehouse sends it; the SDK's enum has no TIMESTAMP_NTZ and reads None.
+        self.assertEqual((columns["at"].type_name, columns["at"].type_text),
+                         (None, "TIMESTAMP_NTZ"))
+        rows = list(response.result.data_array)
+        chunk = response.result
+        while chunk.next_chunk_index is not None:
+            chunk = self.w.statement_execution.get_statement_result_chunk_n(
+                response.statement_id, chunk.next_chunk_index)
+            rows += chunk.data_array
+        self.assertEqual(len(rows), 25)
+        self.assertEqual(response.manifest.total_chunk_count, 3)
+        self.assertEqual(rows[3][:5], ["3", "3.25", "[3,4]", '{"k3":3}', '{"x":3,"y":"p3"}'])
+
+    def test_external_links_serve_every_chunk_as_arrow(self):
+        response = self.execute("SELECT id FROM lab.gold.typed ORDER BY id",
+                                disposition=sql.Disposition.EXTERNAL_LINKS,
+                                format=sql.Format.ARROW_STREAM)
+        ids, index = [], 0
+        while index is not None:
+            chunk = self.w.statement_execution.get_statement_result_chunk_n(
+                response.statement_id, index)
+            link = chunk.external_links[0]
+            self.assertTrue(link.expiration)
+            body = requests.get(link.external_link, headers=link.http_headers or {}, timeout=10)
+            ids += ipc.open_stream(body.content).read_all().column("id").to_pylist()
+            index = link.next_chunk_index
+        self.assertEqual(ids, list(range(25)))
+
+    def test_catalog_and_schema_defaults_resolve_short_names(self):
+        response = self.execute("SELECT count(*) AS n FROM typed", catalog="lab", schema="gold")
+        self.assertEqual(response.status.state, sql.StatementState.SUCCEEDED, response.status)
+        self.assertEqual(response.result.data_array, [["25"]])
+        response = self.execute("SELECT max(id) AS m FROM gold.typed", catalog="lab")
+        self.assertEqual(response.result.data_array, [["24"]])
+
+    def test_async_submit_poll_parameters_and_cancel(self):
+        response = self.execute("SELECT :low + 1 AS n", wait="0s", parameters=[
+            sql.StatementParameterListItem(name="low", value="41", type="INT")])
+        self.assertIn(response.status.state, (sql.StatementState.PENDING,
+                                              sql.StatementState.RUNNING))
+        deadline = time.monotonic() + 10
+        while response.status.state in (sql.StatementState.PENDING, sql.StatementState.RUNNING):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+            response = self.w.statement_execution.get_statement(response.statement_id)
+        self.assertEqual(response.result.data_array, [["42"]])
+        self.server.pending_delay = 5
+        try:
+            pending = self.execute("SELECT 1 AS x", wait="0s")
+            self.w.statement_execution.cancel_execution(pending.statement_id)
+            state = self.w.statement_execution.get_statement(pending.statement_id).status.state
+            self.assertEqual(state, sql.StatementState.CANCELED)
+        finally:
+            self.server.pending_delay = 0
+
+    def test_errors_carry_databricks_classes_and_never_internal_names(self):
+        for statement, klass in (("SELECT nope(1)", "UNRESOLVED_ROUTINE"),
+                                 ("SELECT * FROM lab.gold.missing", "TABLE_OR_VIEW_NOT_FOUND"),
+                                 ("SELECT nocolumn FROM lab.gold.typed", "UNRESOLVED_COLUMN"),
+                                 ("SELEC 1", "PARSE_SYNTAX_ERROR")):
+            with self.subTest(statement=statement):
+                status = self.execute(statement).status
+                self.assertEqual(status.state, sql.StatementState.FAILED)
+                self.assertIn("[%s]" % klass, status.error.message)
+                self.assertNotIn("__t", status.error.message)
+        self.server.inline_limit = 100
+        try:
+            status = self.execute("SELECT * FROM lab.gold.typed").status
+        finally:
+            self.server.inline_limit = 25 * 1024 * 1024
+        self.assertEqual(status.state, sql.StatementState.FAILED)
+        self.assertEqual(status.error.error_code, sql.ServiceErrorCode.BAD_REQUEST)
+        self.assertIn("Inline byte limit exceeded", status.error.message)
+        self.assertNotIn("Error:", status.error.message.split("]")[0])
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def create_job(self, name, path):
+        return self.w.jobs.create(name=name, tasks=[jobs.Task(task_key=name, sql_task=jobs.SqlTask(
+            warehouse_id=WH, file=jobs.SqlTaskFile(path=path)))]).job_id
+
+    def wait_terminal(self, run_id, repairs=0):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            run = self.w.jobs.get_run(run_id)
+            if run.status.state == jobs.RunLifecycleStateV2State.TERMINATED and \
+                    len(run.repair_history or []) == repairs + 1:
+                return run
+            time.sleep(0.05)
+        raise AssertionError("run %s never ended" % run_id)
+
+    def test_run_now_twice_with_one_token_then_status_and_listing(self):
+        job_id = self.create_job("copy", "jobs/copy.sql")
+        first = self.w.jobs.run_now(job_id=job_id, idempotency_token="odoo-run-1").response
+        again = self.w.jobs.run_now(job_id=job_id, idempotency_token="odoo-run-1").response
+        self.assertEqual(first.run_id, again.run_id)
+        with self.assertRaises(InvalidParameterValue):
+            self.w.jobs.run_now(job_id=job_id, idempotency_token="x" * 65)
+        run = self.wait_terminal(first.run_id)
+        self.assertEqual(run.status.termination_details.code, jobs.TerminationCodeCode.SUCCESS)
+        self.assertEqual(run.state.result_state, jobs.RunResultState.SUCCESS)
+        self.assertEqual(run.tasks[0].status.state, jobs.RunLifecycleStateV2State.TERMINATED)
+        listed = [r.run_id for r in self.w.jobs.list_runs(job_id=job_id)]
+        self.assertEqual(listed, [first.run_id])
+        self.assertNotIn(first.run_id, [r.run_id for r in self.w.jobs.list_runs(
+            job_id=job_id, active_only=True)])
+
+    def test_a_failed_run_is_repaired_and_a_run_cancelled(self):
+        job_id = self.create_job("broken", "jobs/broken.sql")
+        run_id = self.w.jobs.run_now(job_id=job_id).response.run_id
+        run = self.wait_terminal(run_id)
+        self.assertEqual(run.status.termination_details.code,
+                         jobs.TerminationCodeCode.RUN_EXECUTION_ERROR)
+        LocalLakehouse(str(self.root)).write_table("lab.bronze.later", pa.table({"x": [1]}))
+        self.w.jobs.repair_run(run_id=run_id, rerun_all_failed_tasks=True)
+        run = self.wait_terminal(run_id, repairs=1)
+        self.assertEqual(run.status.termination_details.code, jobs.TerminationCodeCode.SUCCESS)
+        self.w.jobs.cancel_run(run_id)  # a finished run: nothing to cancel, no error
+
+    # -- compute --------------------------------------------------------------------------
+
+    def test_warehouses_and_clusters_on_the_sdk_paths(self):
+        self.assertEqual([w.id for w in self.w.warehouses.list()], [WH])
+        self.w.warehouses.stop(WH)
+        self.assertEqual(self.w.warehouses.get(WH).state, sql.State.STOPPED)
+        self.w.warehouses.start(WH)
+        self.assertEqual(self.w.warehouses.get(WH).state, sql.State.RUNNING)
+        self.assertEqual([c.cluster_id for c in self.w.clusters.list()], ["local-cluster"])
+        self.assertEqual(self.w.clusters.get("local-cluster").cluster_name, "Local DuckDB")
