@@ -8,6 +8,7 @@
     "website": "https://github.com/ipai/well-architected-suite",
     "license": "LGPL-3",
     "depends": ["ipai_microservices_gateway", "mail", "queue_job"],
+    "uninstall_hook": "uninstall_hook",
     "external_dependencies": {"python": ["deltalake", "duckdb", "pyarrow"]},
     "data": [
         "security/ipai_databricks_connector_security.xml",

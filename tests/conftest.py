@@ -122,9 +122,9 @@ class OdooServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"Odoo exited with {self.proc.returncode}; see {self.log}")
             try:
-                if requests.get(f"{self.url}/web/health", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a slow first answer
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"Odoo did not answer on {self.url} within 180 s; see {self.log}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import RpcError
+from conftest import OdooServer, RpcError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ipai_databricks_connector"))
 from lakehouse.local_backend import LocalLakehouse
@@ -187,6 +187,27 @@ def test_rows_follow_the_views_company_even_after_an_upgrade(srv, lake, view):
     assert seen(other) == (0, 0), "the company rule survives an upgrade"
 
 
+def test_a_manager_who_is_not_admin_sets_up_a_view(srv, lake):
+    """Every button of the forms, over RPC, as a Databricks Manager (not an administrator)."""
+    srv.create_user("dbxmanager", ["ipai_databricks_connector.databricks_group_manager"])
+    manager = {"login": "dbxmanager", "password": "dbxmanager"}
+    lakehouse, ws = lake
+    srv.jsonrpc("ipai.databricks.workspace", "action_test_connection", [ws], **manager)
+    state = srv.jsonrpc("ipai.databricks.workspace", "read", [ws], ["connection_state"],
+                        **manager)[0]["connection_state"]
+    assert state == "ok"
+    vid = srv.jsonrpc(V, "create", [{"name": "Mgr sales", "code": "mgr_sales",
+                                     "workspace_id": ws, "source": "rpc.gold.sales",
+                                     "schedule": "manual"}], **manager)[0]
+    srv.jsonrpc(V, "action_create_model", [vid], **manager)
+    assert _refresh(srv, vid)["refresh_state"] == "idle"
+    srv.jsonrpc(V, "action_create_model", [vid], **manager)  # "Rebuild model"
+    assert _refresh(srv, vid)["row_count"] >= 4
+    assert srv.jsonrpc("x_dbx_mgr_sales", "search_count", [], **manager) >= 4
+    srv.jsonrpc(V, "unlink", [vid], **manager)
+    assert not srv.jsonrpc("ir.model", "search", [("model", "=", "x_dbx_mgr_sales")])
+
+
 def test_run_a_job(srv, lake):
     lakehouse, ws = lake
     jid = srv.jsonrpc("ipai.databricks.job", "create", [{
@@ -218,3 +239,35 @@ def test_run_a_job(srv, lake):
     assert result.to_pylist() == [{"region": "NCR", "days": 3}, {"region": "Visayas", "days": 3}]
     job = srv.jsonrpc("ipai.databricks.job", "read", [jid], ["last_run_state"], **USER)[0]
     assert job["last_run_state"] == "success"
+
+
+def test_uninstall_leaves_no_generated_model_table_or_menu(lake):
+    """On its own server (the others keep the connector): uninstall, as from the Apps menu."""
+    srv = OdooServer(name="uninstall", workers=0).start()
+    try:
+        root = Path(os.environ["IPAI_TEST_WORKDIR"]) / "rpc_lake"
+        ws = srv.jsonrpc("ipai.databricks.workspace", "create",
+                         [{"name": "Lake", "backend": "local", "local_root": str(root)}])[0]
+        vid = srv.jsonrpc(V, "create", [{"name": "Gone", "code": "gone",
+                                         "workspace_id": ws, "source": "rpc.gold.sales",
+                                         "schedule": "manual"}])[0]
+        srv.jsonrpc(V, "action_create_model", [vid])
+        srv.shell("env.cr.execute('CREATE TABLE x_dbx_gone__stg99 (LIKE x_dbx_gone)')")
+        module = srv.jsonrpc("ir.module.module", "search",
+                             [("name", "=", "ipai_databricks_connector")])
+        srv.jsonrpc("ir.module.module", "button_immediate_uninstall", module)
+        left = srv.shell_json(
+            "import json\n"
+            "env.cr.execute(\"SELECT tablename FROM pg_tables WHERE tablename LIKE 'x_dbx%'\")\n"
+            "tables = [r[0] for r in env.cr.fetchall()]\n"
+            "models = env['ir.model'].search([('model', '=like', 'x_dbx_%')]).mapped('model')\n"
+            "menus = env['ir.ui.menu'].search([('name', '=', 'Gone')]).ids\n"
+            "groups = [x for x in ('databricks_group_user', 'databricks_group_manager')\n"
+            "          if env.ref('ipai_databricks_connector.' + x, False)]\n"
+            "state = env['ir.module.module'].search([('name', '=', "
+            "'ipai_databricks_connector')]).state\n"
+            "print(json.dumps([tables, models, menus, groups, state]))\n")
+        assert left == [[], [], [], [], "uninstalled"], left
+    finally:
+        srv.stop()
+

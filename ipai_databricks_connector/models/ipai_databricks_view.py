@@ -155,7 +155,16 @@ class IpaiDatabricksView(models.Model):
             self.env["ir.ui.view"].sudo().search([("model", "=", view.model_name)]).unlink()
             self.env["ir.model.access"].sudo().search(
                 [("model_id", "=", view.model_id.id)]).unlink()
-            view.model_id.sudo().unlink()
+            # Staging and swap tables a failed or killed refresh may have left.
+            self.env.cr.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND (tablename LIKE %s OR tablename LIKE %s)",
+                [view.model_name.replace("_", "\\_") + "\\_\\_stg%",
+                 view.model_name.replace("_", "\\_") + "\\_\\_old%"])
+            for (table,) in self.env.cr.fetchall():
+                self.env.cr.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(
+                    pgsql.Identifier(table)))
+            view.model_id.sudo().unlink()  # drops the model's table and its record rules
 
     @api.depends("code")
     def _compute_model_name(self):
@@ -286,18 +295,22 @@ class IpaiDatabricksView(models.Model):
             fname = _field_name(field.name, taken)
             taken.add(fname)
             mapping[field.name] = fname
-            field_cmds.append(Command.create({
+            field_cmds.append({
                 "name": fname, "field_description": field.name, "ttype": spec.ttype,
                 "readonly": True, "store": True, "state": "manual",
                 "help": self.env._("Source column %(col)s (%(type)s)%(note)s", col=field.name,
                                    type=str(field.type),
                                    note=f": {spec.note}" if spec.note else ""),
-            }))
+            })
         model = IrModel.create({
             "name": self.name, "model": self.model_name, "state": "manual",
             "info": self.env._("Read-only snapshot of Databricks view %s.", self.name),
-            "field_id": field_cmds,
+            "field_id": [],  # no default x_name field: the columns follow
         })
+        # Not as field_id commands: ir.model.fields refuses x2many commands under sudo
+        # (Odoo checks the transaction's real user), so a Manager would be refused.
+        self.env["ir.model.fields"].sudo().create(
+            [dict(vals, model_id=model.id) for vals in field_cmds])
         action, menu = self._create_ui(model, schema, mapping)
         types = {field.name: str(field.type) for field in schema}
         self.write({"model_id": model.id, "column_map": json.dumps(mapping),
