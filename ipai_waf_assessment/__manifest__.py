@@ -9,7 +9,7 @@
     "website": "https://github.com/ipai/well-architected-suite",
     "license": "LGPL-3",
     "depends": ["ipai_well_architected", "mail", "queue_job"],
-    "external_dependencies": {"python": ["jsonschema"]},
+    "external_dependencies": {"python": ["jsonschema", "markdown-it-py", "ftfy", "rapidfuzz"]},
     "data": [
         "security/ipai_waf_assessment_security.xml",
         "security/ir.model.access.csv",

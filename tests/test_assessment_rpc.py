@@ -62,3 +62,67 @@ def test_import_report_over_rpc(srv):
 def test_plain_user_is_refused(srv):
     with pytest.raises(RpcError):
         srv.jsonrpc(M, "search_read", [], ["name"], login="wafplain", password="wafplain")
+
+
+def test_preview_then_import_with_changes_as_an_assessment_user(srv):
+    report = REPORT.replace("RPC flux capacitor", "RPC preview capacitor").replace(
+        "RPC warp drive", "RPC preview drive")
+    before = srv.jsonrpc(M, "search_count", [])
+    plan = srv.jsonrpc(M, "preview_report", report, "markdown",
+                       login="wafuser", password="wafuser")
+    assert srv.jsonrpc(M, "search_count", []) == before, "a preview writes nothing"
+    rows = {r["component"]: r for r in plan["findings"]}
+    assert set(rows) == {"RPC preview capacitor", "RPC preview drive"}
+    assert rows["RPC preview drive"]["action"] == "create"
+    assert rows["RPC preview drive"]["pillar"] == "Reliability"
+    assert plan["stated"]["pillars"] == [
+        {"pillar_id": rows["RPC preview drive"]["pillar_id"], "pillar": "Reliability",
+         "score": 81.0, "line": 3}]
+    backups = srv.jsonrpc("ipai.waf.control", "search_read", [("code", "=", "AZ-REL-01")],
+                          ["id"], login="wafuser", password="wafuser")[0]["id"]
+    changes = {"findings": [
+        {"key": rows["RPC preview capacitor"]["key"], "action": "match",
+         "control_id": backups},
+        {"key": rows["RPC preview drive"]["key"], "action": "skip"},
+    ]}
+    result = srv.jsonrpc(M, "import_report", "RPC changed", report, "markdown", changes,
+                         login="wafuser", password="wafuser")
+    findings = srv.jsonrpc("ipai.waf.finding", "search_read",
+                           [("assessment_id", "=", result["id"])],
+                           ["control_id", "status", "evidence"],
+                           login="wafuser", password="wafuser")
+    assert [(f["control_id"][0], f["status"]) for f in findings] == [(backups, "implemented")]
+    assert any("RPC preview drive not imported (skipped by the assessor)" in w
+               for w in result["warnings"])
+    assert not srv.jsonrpc("ipai.waf.control", "search_count",
+                           [("name", "like", "RPC preview")])
+    # the catalog control was used, never changed
+    control = srv.jsonrpc("ipai.waf.control", "read", [backups], ["name", "company_id"])[0]
+    assert (control["name"], control["company_id"]) == (
+        "Backups with point-in-time restore", False)
+
+
+def test_import_creates_controls_of_the_users_company_only(srv):
+    report = REPORT.replace("RPC warp drive", "RPC hyperdrive")
+    result = srv.jsonrpc(M, "import_report", "RPC company", report, "markdown",
+                         login="wafuser", password="wafuser")
+    created = srv.jsonrpc("ipai.waf.control", "search_read",
+                          [("name", "=", "RPC hyperdrive")], ["company_id", "code"])
+    assert len(created) == 1 and created[0]["company_id"], created
+    assert created[0]["code"].startswith("IMP-RPC-HYPERDRIVE-")
+    assert any("created as control" in w for w in result["warnings"])
+
+
+def test_bad_input_is_a_clear_error_over_rpc(srv):
+    before = srv.jsonrpc(M, "search_count", [])
+    for content, fmt, message in (
+        ("", "markdown", "expected a Markdown assessment report"),
+        ("no report here", "markdown", "nothing recognisable"),
+        ("[" * 20000 + "]" * 20000, "aws_lens", "nested too deeply"),
+    ):
+        with pytest.raises(RpcError, match=message):
+            srv.jsonrpc(M, "import_report", "bad", content, fmt,
+                        login="wafuser", password="wafuser")
+        with pytest.raises(RpcError, match=message):
+            srv.jsonrpc(M, "preview_report", content, fmt, login="wafuser", password="wafuser")
+    assert srv.jsonrpc(M, "search_count", []) == before

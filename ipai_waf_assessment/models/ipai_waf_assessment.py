@@ -8,10 +8,10 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
+from odoo.tools import SQL
 
 from ..engine import importers
 from ..engine.grading import grade_for
-from ..engine.importers import match_pillar
 from ..engine.risk import rate
 from ..engine.rubric import RUBRIC_VERSION, FindingInput, PillarInput, get_rubric
 from ..engine.scorecard import content_hash, render_gaps_markdown, validate
@@ -19,6 +19,8 @@ from ..engine.scorecard import content_hash, render_gaps_markdown, validate
 _logger = logging.getLogger(__name__)
 
 JOB_CHANNEL = "root.ipai.assessment"
+IMPORT_MAX_BYTES = 10 * 1024 * 1024  # default cap; system parameter import_max_bytes
+WARNINGS_SHOWN = 200  # warnings written in the chatter; the full list is attached
 STATUSES = [
     ("implemented", "Implemented"),
     ("partial", "Partial"),
@@ -27,10 +29,6 @@ STATUSES = [
     ("not_applicable", "Not applicable"),
     ("unknown", "Unknown"),
 ]
-
-
-def _slug(text):
-    return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")[:60] or "item"
 
 
 def _norm(text):
@@ -73,6 +71,13 @@ class IpaiWafAssessment(models.Model):
     check_total = fields.Integer(readonly=True, copy=False)
     check_done = fields.Integer(readonly=True, copy=False)
     check_progress = fields.Float(compute="_compute_check_progress")
+    stated_overall_score = fields.Float(
+        readonly=True, copy=False, help="The overall score the imported report states.")
+    stated_scores = fields.Text(
+        readonly=True, copy=False,
+        help="Framework scores and grades the imported report states, as written.")
+    decision = fields.Text(readonly=True, copy=False,
+                           help="The verdict the imported report records (go-live status).")
 
     @api.depends("check_total", "check_done")
     def _compute_check_progress(self):
@@ -129,15 +134,11 @@ class IpaiWafAssessment(models.Model):
         Score = self.env["ipai.waf.pillar.score"]
         for rec in self:
             rubric = get_rubric(rec.rubric_version or None)
-            by_pillar = {}
-            for finding in rec.finding_ids:
-                control = finding.control_id
-                item = FindingInput(finding.status, control.severity, control.weight)
-                for pillar in control.pillar_id | control.extra_pillar_ids:
-                    by_pillar.setdefault(pillar.id, []).append(item)
+            by_pillar = rec._scoring_inputs()
             existing = {s.pillar_id.id: s for s in rec.pillar_score_ids}
             framework_scores = []
-            frameworks = rec.framework_ids | rec.finding_ids.control_id.pillar_id.framework_id
+            frameworks = rec.framework_ids | self.env["ipai.waf.pillar"].browse(
+                list(by_pillar)).framework_id
             for framework in frameworks:
                 pillar_inputs = []
                 for pillar in framework.pillar_ids:
@@ -161,6 +162,30 @@ class IpaiWafAssessment(models.Model):
                 "overall_score": overall or 0.0, "grade": grade, "status_label": label,
             })
         return True
+
+    def _scoring_inputs(self):
+        """``{pillar id: [FindingInput]}`` of this assessment, read in one query.
+
+        A control counts for its pillar and its extra pillars. Plain SQL because scoring
+        thousands of findings through the ORM cost more than the rubric itself; the
+        caller has read access to the assessment, whose findings these are.
+        """
+        self.ensure_one()
+        self.env["ipai.waf.finding"].flush_model(["status", "control_id", "assessment_id"])
+        self.env["ipai.waf.control"].flush_model(
+            ["severity", "weight", "pillar_id", "extra_pillar_ids"])
+        self.env.cr.execute(SQL(
+            """SELECT f.status, c.severity, c.weight, c.pillar_id,
+                      ARRAY(SELECT r.pillar_id FROM ipai_waf_control_extra_pillar_rel r
+                             WHERE r.control_id = c.id)
+                 FROM ipai_waf_finding f JOIN ipai_waf_control c ON c.id = f.control_id
+                WHERE f.assessment_id = %s""", self.id))
+        by_pillar = {}
+        for status, severity, weight, pillar_id, extra in self.env.cr.fetchall():
+            item = FindingInput(status, severity, weight if weight is not None else 1.0)
+            for pid in {pillar_id, *extra}:
+                by_pillar.setdefault(pid, []).append(item)
+        return by_pillar
 
     def action_recompute(self):
         self._recompute_scores()
@@ -215,282 +240,291 @@ class IpaiWafAssessment(models.Model):
 
     # ------------------------------------------------------------------ import
     @api.model
-    def import_report(self, name, content, fmt="markdown"):
-        parsers = {
-            "markdown": importers.parse_markdown,
-            "aws_lens": importers.parse_aws_lens,
-            "azure_checklist": importers.parse_azure_checklist,
-        }
-        if fmt not in parsers:
-            raise UserError(self.env._("Unknown import format %s", fmt))
+    def _import_max_bytes(self):
+        # sudo: the size cap is a technical parameter assessors may not read directly.
+        value = self.env["ir.config_parameter"].sudo().get_param(
+            "ipai_waf_assessment.import_max_bytes", str(IMPORT_MAX_BYTES))
         try:
-            report = parsers[fmt](content)
+            return max(1, int(value))
+        except ValueError:
+            return IMPORT_MAX_BYTES
+
+    @api.model
+    def _import_catalog(self):
+        """The pillars and the controls this user may match against (record rules)."""
+        # A few dozen pillars at most: every one is a candidate.
+        pillars = self.env["ipai.waf.pillar"].search([])  # pylint: disable=no-search-all
+        # One query for the controls (record rules applied by _search): reading thousands
+        # of records field by field through the ORM cost more than the whole parse.
+        Control = self.env["ipai.waf.control"]
+        query = Control._search([])
+        rows = self.env.execute_query(query.select(*(
+            Control._field_to_sql(Control._table, fname, query)
+            for fname in ("id", "code", "name", "pillar_id", "aliases", "company_id"))))
+        return importers.Catalog(
+            pillars=[{"id": p.id, "code": p.code, "name": p.name,
+                      "framework": p.framework_id.code} for p in pillars],
+            controls=[{"id": cid, "code": code, "name": name or code, "pillar_id": pillar_id,
+                       "aliases": [a.strip() for a in (aliases or "").split(";") if a.strip()],
+                       "company": bool(company_id)}
+                      for cid, code, name, pillar_id, aliases, company_id in rows],
+        )
+
+    @api.model
+    def _import_build_plan(self, content, fmt):
+        """``(plan, catalog)`` of a document; UserError when it cannot be read."""
+        if fmt not in importers.PARSERS:
+            raise UserError(self.env._("Unknown import format %s", fmt))
+        if content is None or content is False:
+            content = ""
+        size = len(content.encode() if isinstance(content, str) else content)
+        limit = self._import_max_bytes()
+        if size > limit:
+            raise UserError(self.env._(
+                "The document is %(size)s bytes; imports are limited to %(limit)s bytes "
+                "(system parameter ipai_waf_assessment.import_max_bytes).",
+                size=size, limit=limit))
+        catalog = self._import_catalog()
+        try:
+            if fmt == "markdown":
+                report = importers.parse_markdown(content, catalog.pillar_tuples())
+            else:
+                report = importers.PARSERS[fmt](content)
         except importers.ImportFormatError as exc:
             raise UserError(self.env._("The document cannot be read: %s", exc)) from exc
-        assessment = self.create({"name": name or report.title or self.env._("Imported")})
-        warnings = list(report.warnings)
-        warnings += assessment._apply_parsed(report, fmt)
-        assessment._recompute_scores()
-        if warnings:
-            assessment.message_post(body=Markup("<br/>").join(warnings))
+        if fmt != "markdown" and not report.findings and not report.controls:
+            raise UserError(self.env._(
+                "The document holds no question or checklist item; expected an AWS custom "
+                "lens or an Azure review checklist."))
+        return importers.build_plan(report, catalog, fmt), catalog
+
+    @api.model
+    def preview_report(self, content, fmt="markdown"):
+        """What ``import_report`` would create, as a dict; writes nothing."""
+        return self._import_build_plan(content, fmt)[0]
+
+    @api.model
+    def import_report(self, name, content, fmt="markdown", plan=None):
+        """Import a report in one transaction; ``plan``: the assessor's changes.
+
+        Returns ``{"id": assessment id, "warnings": [...]}``.
+        """
+        built, catalog = self._import_build_plan(content, fmt)
+        warnings = list(built["warnings"])
+        if plan:
+            warnings += importers.apply_changes(built, plan, catalog)
+        with self.env.cr.savepoint():
+            assessment = self.create({
+                "name": name or built["title"] or self.env._("Imported"),
+                "stated_overall_score": built["stated"]["overall"] or 0.0,
+                "stated_scores": self._stated_text(built) or False,
+                "decision": built["decision"] or False,
+            })
+            warnings += assessment._apply_plan(built)
+            assessment._recompute_scores()
+            assessment._post_import_warnings(warnings)
         return {"id": assessment.id, "warnings": warnings}
 
-    def _import_controls(self, report, find_pillar, fallback_pillar):
-        """Create or update the controls a lens or checklist defines (by code).
+    @api.model
+    def _stated_text(self, plan):
+        lines = []
+        for item in plan["stated"]["frameworks"]:
+            parts = [item["name"], f"{item['score']:g}/100" if item["score"] is not None
+                     else "", item["grade"] or "", item["status"] or ""]
+            lines.append(" · ".join(p for p in parts if p))
+        return "\n".join(lines)
 
-        Returns the warnings: a control whose pillar matches none of the catalog is filed
-        under ``fallback_pillar``, and that is said.
-        """
-        warnings = []
-        if not report.controls:
-            return warnings
-        # sudo: importing a lens or checklist is how assessors bring its controls
-        # into the catalog; they may not edit the catalog by hand.
-        Control = self.env["ipai.waf.control"].sudo().with_context(active_test=False)
-        existing = {c.code: c for c in Control.search(
-            [("code", "in", [pc.code for pc in report.controls])]
-        )}
-        to_create = []
-        for pc in report.controls:
-            vals = {
-                "name": pc.name or pc.code, "description": pc.description or False,
-                "recommendation": pc.recommendation or False,
-                "reference_url": pc.reference_url or False,
-            }
-            if pc.severity in ("high", "medium", "low"):
-                vals["severity"] = pc.severity
-            if pc.code in existing:
-                existing[pc.code].write(vals)
-                continue
-            pillar = find_pillar(pc.pillar)
-            if not pillar and fallback_pillar:
-                pillar = fallback_pillar
-                warnings.append(self.env._(
-                    "Item %(code)s: no pillar matches %(pillar)s; control filed under "
-                    "%(fallback)s",
-                    code=pc.code, pillar=pc.pillar, fallback=fallback_pillar.display_name,
-                ))
-            if pillar:
-                to_create.append(dict(vals, code=pc.code, pillar_id=pillar.id))
-        Control.create(to_create)
-        return warnings
+    def _post_import_warnings(self, warnings):
+        """The first warnings in the chatter, the full list attached as a file."""
+        self.ensure_one()
+        if not warnings:
+            return
+        shown = warnings[:WARNINGS_SHOWN]
+        body = Markup("<br/>").join(shown)
+        attachments = []
+        if len(warnings) > WARNINGS_SHOWN:
+            body += Markup("<br/>") + self.env._(
+                "… and %s more; the full list is attached.", len(warnings) - WARNINGS_SHOWN)
+            attachments = [("import-warnings.txt", "\n".join(warnings).encode())]
+        self.message_post(body=body, attachments=attachments)
 
-    def _apply_parsed(self, report, fmt):
-        """Turn a parsed report into findings and score overrides; return warnings.
+    def _import_framework(self, plan):
+        """Pillar id of each new lens pillar: an AWS lens is its own framework."""
+        if not plan["new_pillars"]:
+            return {}
+        # sudo: assessors may not edit the catalog; an AWS lens brings its own framework
+        # and pillars, which are created once (by source) and never changed afterwards.
+        Framework = self.env["ipai.waf.framework"].sudo()
+        code = plan["source"][:60]
+        framework = Framework.search([("code", "=", code)], limit=1) or Framework.create({
+            "code": code, "name": plan["framework"] or code, "sequence": 90,
+        })
+        existing = {p.code: p for p in framework.pillar_ids}
+        out = {}
+        for seq, item in enumerate(plan["new_pillars"]):
+            pillar = existing.get(item["code"]) or self.env["ipai.waf.pillar"].sudo().create({
+                "framework_id": framework.id, "code": item["code"], "name": item["name"],
+                "sequence": 10 * (seq + 1),
+            })
+            out[item["id"]] = pillar.id
+        self.framework_ids = [Command.link(framework.id)]
+        return out
 
-        Batched: one search for the codes the document names, one index of control
-        names per pillar, one create() for unknown components and one for findings.
+    def _apply_plan(self, plan):
+        """Create what the plan says (findings, controls, scores, roadmap, risks).
+
+        Existing controls are never written. New controls (a lens's or checklist's
+        items, unmatched rows) belong to this assessment's company.
         """
         self.ensure_one()
         warnings = []
-        Pillar = self.env["ipai.waf.pillar"]
-        Control = self.env["ipai.waf.control"].with_context(active_test=False)
-        pillars = Pillar.search([("framework_id", "!=", False)])
-        pillar_names = {}
-        for p in pillars:
-            pillar_names.setdefault(p.name, p)
-            pillar_names.setdefault(p.code, p)
-        pillar_keys = list(pillar_names)
-        pillar_cache = {}
+        new_pillar_ids = self._import_framework(plan)
 
-        def find_pillar(heading):
-            if not heading:
-                return Pillar
-            if heading not in pillar_cache:
-                matched = match_pillar(heading, pillar_keys)
-                pillar_cache[heading] = pillar_names.get(matched, Pillar) if matched else Pillar
-            return pillar_cache[heading]
+        def pillar_id(value):
+            return new_pillar_ids.get(value, value) if isinstance(value, str) else value
 
-        def where(pf):
-            if pf.line_no:
-                return self.env._("Line %s", pf.line_no)
-            return self.env._("Item %s", pf.control_code or pf.component)
+        # sudo: assessors may not edit the catalog; an import adds controls of its own
+        # company only (company_id set) and never changes an existing control.
+        Control = self.env["ipai.waf.control"].sudo()
+        by_code = {}
+        to_create = {}
+        for item in plan["controls"]:
+            if item["existing_id"]:
+                by_code[item["code"]] = item["existing_id"]
+            elif item["pillar_id"]:
+                vals = {"code": item["code"], "name": item["name"][:250],
+                        "pillar_id": pillar_id(item["pillar_id"]),
+                        "description": item["description"] or False,
+                        "recommendation": item["recommendation"] or False,
+                        "reference_url": item["reference_url"] or False,
+                        "company_id": self.company_id.id, "source": plan["source"]}
+                if item["severity"] in ("high", "medium", "low"):
+                    vals["severity"] = item["severity"]
+                to_create[item["code"]] = vals
+        for row in plan["findings"]:
+            if row["action"] == "create" and row["control_code"] not in by_code \
+                    and row["control_code"] not in to_create and row["pillar_id"]:
+                to_create[row["control_code"]] = {
+                    "code": row["control_code"], "name": row["control_name"][:250],
+                    "pillar_id": pillar_id(row["pillar_id"]),
+                    "company_id": self.company_id.id, "source": plan["source"] or "markdown",
+                }
+        created = set()
+        if to_create:
+            for control in Control.create(list(to_create.values())):
+                by_code[control.code] = control.id
+                created.add(control.code)
 
-        warnings += self._import_controls(report, find_pillar, pillars[:1])
-
-        codes = {pf.control_code for pf in report.findings if pf.control_code}
-        by_code = {c.code: c for c in Control.search([("code", "in", list(codes))])} \
-            if codes else {}
-        name_index = {}
-
-        def by_name(pillar, key):
-            if pillar.id not in name_index:
-                index = name_index[pillar.id] = {}
-                for c in pillar.with_context(active_test=False).control_ids:
-                    index.setdefault(_norm(c.name), c)
-                    index.setdefault(_norm(c.code), c)
-            return name_index[pillar.id].get(key)
-
-        # 1. resolve every finding to a control, or to the code of a control to create
-        resolved = []  # (parsed finding, control or None, new code or None)
-        new_controls = {}  # code -> vals
-        for pf in report.findings:
-            control = by_code.get(pf.control_code) if pf.control_code else None
-            pillar = find_pillar(pf.pillar)
-            if not control and pillar:
-                control = by_name(pillar, _norm(pf.component))
-                if not control:
-                    code = f"IMP-{_slug(pf.component)}"
-                    new_controls.setdefault(
-                        code, {"code": code, "name": pf.component, "pillar_id": pillar.id}
-                    )
-                    resolved.append((pf, None, code))
-                    continue
-            if not control:
-                warnings.append(self.env._(
-                    "%(where)s: no pillar matches %(pillar)s; finding %(name)s skipped",
-                    where=where(pf), pillar=pf.pillar, name=pf.component,
-                ))
-                continue
-            resolved.append((pf, control, None))
-
-        # 2. unknown components become controls of the matched pillar, in one create()
-        if new_controls:
-            known = {c.code: c for c in Control.search([("code", "in", list(new_controls))])}
-            missing = [vals for code, vals in new_controls.items() if code not in known]
-            # sudo: an unknown component of an imported report becomes a control of the
-            # catalog (each one is reported in the warnings).
-            for control in Control.sudo().create(missing):
-                known[control.code] = control.sudo(False)
-            created = {vals["code"] for vals in missing}
-        else:
-            known, created = {}, set()
-
-        # 3. one finding per control; duplicates and unreasoned N/A are reported
         finding_vals, first_seen = [], {}
-        for pf, control, code in resolved:
-            if control is None:
-                control = known[code]
-                if code in created:
-                    created.discard(code)
-                    warnings.append(self.env._(
-                        "%(where)s: unknown component %(name)s created as control %(code)s",
-                        where=where(pf), name=pf.component, code=code,
-                    ))
-            if control.id in first_seen:
-                warnings.append(self.env._(
-                    "%(where)s: %(name)s is control %(code)s again (see %(first)s); "
-                    "kept the first",
-                    where=where(pf), name=pf.component, code=control.code,
-                    first=first_seen[control.id],
-                ))
+        for row in plan["findings"]:
+            where = self.env._("Line %s", row["line"]) if row["line"] else \
+                self.env._("Item %s", row["control_code"] or row["component"])
+            if row["action"] == "skip":
+                warnings.append(self.env._("%(where)s: %(name)s not imported (%(reason)s)",
+                                           where=where, name=row["component"],
+                                           reason=row["reason"] or self.env._("skipped")))
                 continue
-            first_seen[control.id] = where(pf)
+            control_id = row["control_id"] if row["action"] == "match" else \
+                by_code.get(row["control_code"])
+            if not control_id:
+                continue
+            if row["action"] == "create" and row["control_code"] in created \
+                    and not plan["controls"]:
+                created.discard(row["control_code"])
+                warnings.append(self.env._(
+                    "%(where)s: %(name)s matches no control (%(reason)s); created as control "
+                    "%(code)s of your company", where=where, name=row["component"],
+                    reason=row["reason"] or self.env._("chosen by the assessor"),
+                    code=row["control_code"]))
+            if control_id in first_seen:
+                warnings.append(self.env._(
+                    "%(where)s: %(name)s is control %(code)s again (see %(first)s); kept "
+                    "the first", where=where, name=row["component"],
+                    code=row["control_code"], first=first_seen[control_id]))
+                continue
+            first_seen[control_id] = where
             vals = {
-                "assessment_id": self.id, "control_id": control.id,
-                "status": pf.status or "unknown", "evidence": pf.evidence or False,
-                "evidence_url": pf.evidence_url or False, "source": "imported",
+                "assessment_id": self.id, "control_id": control_id,
+                "status": row["status"] or "unknown",
+                "evidence": "\n".join(p for p in (row["evidence"], row["note"]) if p) or False,
+                "evidence_url": row["evidence_url"] or False, "source": "imported",
                 "checked_at": fields.Datetime.now(),
             }
             if vals["status"] == "not_applicable":
-                vals["na_reason"] = pf.na_reason or "other"
-                if not pf.na_reason:
+                vals["na_reason"] = row["na_reason"] or "other"
+                if not row["na_reason"]:
                     warnings.append(self.env._(
                         "%(where)s: %(name)s is not applicable without a stated reason (out "
-                        "of scope, business priorities, architecture constraints); "
-                        "recorded as Other",
-                        where=where(pf), name=pf.component,
-                    ))
+                        "of scope, business priorities, architecture constraints); recorded "
+                        "as Other", where=where, name=row["component"]))
             finding_vals.append(vals)
         self.env["ipai.waf.finding"].create(finding_vals)
 
-        # 4. stated pillar scores become assessor overrides (scored by the caller)
         Score = self.env["ipai.waf.pillar.score"]
         existing = {s.pillar_id.id: s for s in self.pillar_score_ids}
-        for ps in report.pillar_scores:
-            pillar = find_pillar(ps.pillar)
-            if not pillar:
-                warnings.append(self.env._(
-                    "Line %(line)s: score for unknown pillar %(pillar)s ignored",
-                    line=ps.line_no, pillar=ps.pillar,
-                ))
-                continue
-            vals = {
-                "override_score": ps.score,
-                "override_justification": self.env._(
-                    "Imported from report (line %s)", ps.line_no
-                ),
-            }
-            if pillar.id in existing:
-                existing[pillar.id].write(vals)
+        for item in plan["stated"]["pillars"]:
+            pid = pillar_id(item["pillar_id"])
+            vals = {"override_score": item["score"], "override_justification": self.env._(
+                "Imported from report (line %s)", item["line"])}
+            if pid in existing:
+                existing[pid].write(vals)
             else:
-                existing[pillar.id] = Score.create(
-                    dict(vals, assessment_id=self.id, pillar_id=pillar.id)
-                )
-        return warnings + self._import_plan(report, find_pillar)
+                existing[pid] = Score.create(dict(vals, assessment_id=self.id, pillar_id=pid))
+        return warnings + self._apply_plan_roadmap(plan, pillar_id)
 
-    def _import_plan(self, report, find_pillar):
-        """Risks and roadmap items read from the report's risk and roadmap tables."""
+    def _apply_plan_roadmap(self, plan, pillar_id):
+        """Risks and recommendations of the plan."""
         warnings = []
-        if not report.risks and not report.recommendations:
-            return warnings
-        Pillar = self.env["ipai.waf.pillar"]
         Users = self.env["res.users"]
         owners = {}
 
         def owner_of(item):
-            text = (item.owner or "").strip()
+            text = (item["owner"] or "").strip()
             if not text:
                 return False
             if text not in owners:
                 users = Users.search(
-                    ["|", ("name", "=ilike", text), ("login", "=ilike", text)], limit=2
-                )
+                    ["|", ("name", "=ilike", text), ("login", "=ilike", text)], limit=2)
                 owners[text] = users if len(users) == 1 else Users
                 if len(users) != 1:
                     warnings.append(self.env._(
                         "Line %(line)s: owner %(owner)s is not one user; left empty",
-                        line=item.line_no, owner=text,
-                    ))
+                        line=item["line"], owner=text))
             return owners[text].id or False
 
-        def pillars_of(item, names):
-            found = Pillar
-            for name in names:
-                pillar = find_pillar(name)
-                if pillar:
-                    found |= pillar
-                else:
-                    warnings.append(self.env._(
-                        "Line %(line)s: no pillar matches %(pillar)s; left out",
-                        line=item.line_no, pillar=name,
-                    ))
-            if not names and item.context_pillar:
-                found = find_pillar(item.context_pillar)  # the heading above the table
-            return found
-
         risk_vals = []
-        for risk in report.risks:
+        for risk in plan["risks"]:
             vals = {
-                "assessment_id": self.id, "title": risk.title,
-                "pillar_id": pillars_of(risk, [risk.pillar] if risk.pillar else [])[:1].id,
-                "severity": risk.severity or False, "mitigation": risk.mitigation or False,
-                "owner_id": owner_of(risk), "due_date": risk.due_date or False,
+                "assessment_id": self.id, "title": risk["title"],
+                "pillar_id": pillar_id(risk["pillar_id"]) or False,
+                "severity": risk["severity"] or False, "mitigation": risk["mitigation"] or False,
+                "owner_id": owner_of(risk), "due_date": risk["due_date"] or False,
             }
             for key in ("likelihood", "impact", "residual_likelihood", "residual_impact"):
-                if getattr(risk, key):
-                    vals[key] = getattr(risk, key)
+                if risk[key]:
+                    vals[key] = risk[key]
             risk_vals.append(vals)
         self.env["ipai.waf.risk"].create(risk_vals)
 
         rec_vals = []
-        for rec in report.recommendations:
+        for rec in plan["recommendations"]:
             vals = {
-                "assessment_id": self.id, "title": rec.title,
-                "effort_days": rec.effort_days or 0.0, "owner_id": owner_of(rec),
-                "pillar_ids": [Command.set(pillars_of(rec, rec.pillars).ids)],
+                "assessment_id": self.id, "title": rec["title"],
+                "effort_days": rec["effort_days"] or 0.0, "owner_id": owner_of(rec),
+                "expected_gain": rec["gain"] or 0.0,
+                "pillar_ids": [Command.set([pillar_id(p) for p in rec["pillar_ids"]])],
             }
             for key in ("phase", "priority", "state"):
-                if getattr(rec, key):
-                    vals[key] = getattr(rec, key)
+                if rec[key]:
+                    vals[key] = rec[key]
             rec_vals.append(vals)
         created = self.env["ipai.waf.recommendation"].create(rec_vals)
         by_title = {}
         for record in created:
             by_title.setdefault(_norm(record.title), record)
-        for parsed, record in zip(report.recommendations, created, strict=True):
+        for parsed, record in zip(plan["recommendations"], created, strict=True):
             deps = self.env["ipai.waf.recommendation"]
-            for ref in parsed.depends_on:
+            for ref in parsed["depends_on"]:
                 match = re.fullmatch(r"#\s*(\d+)", ref.strip())
                 dep = created[int(match.group(1)) - 1] if match and \
                     0 < int(match.group(1)) <= len(created) else by_title.get(_norm(ref))
@@ -500,8 +534,7 @@ class IpaiWafAssessment(models.Model):
                     warnings.append(self.env._(
                         "Line %(line)s: %(title)s depends on %(ref)s, which is not a "
                         "recommendation of this report; left out",
-                        line=parsed.line_no, title=parsed.title, ref=ref,
-                    ))
+                        line=parsed["line"], title=parsed["title"], ref=ref))
             if deps:
                 record.depends_on_ids = [Command.set(deps.ids)]
         return warnings
@@ -831,6 +864,7 @@ class IpaiWafRecommendation(models.Model):
         [("P0", "P0"), ("P1", "P1"), ("P2", "P2"), ("P3", "P3")], default="P2", required=True
     )
     effort_days = fields.Float()
+    expected_gain = fields.Float(help="Score points the report expects from this item.")
     pillar_ids = fields.Many2many("ipai.waf.pillar", string="Pillars")
     depends_on_ids = fields.Many2many(
         "ipai.waf.recommendation", "ipai_waf_recommendation_dep_rel", "rec_id", "dep_id",

@@ -65,8 +65,22 @@ class IpaiWafControl(models.Model):
     )
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", index=True,
+        help="Empty for the shared catalog; set on the controls an import created for "
+        "one company.",
+    )
+    aliases = fields.Char(
+        help="Other names reports use for this control, separated by ';' (matched by "
+        "the importer before fuzzy matching)."
+    )
+    source = fields.Char(
+        help="Where an imported control comes from (aws_lens:<lens>, "
+        "azure_checklist:<checklist>, markdown)."
+    )
 
-    _code_uniq = models.UniqueIndex("(code)")
+    # a company may hold its own control with a code of the shared catalog
+    _code_uniq = models.UniqueIndex("(code, company_id) NULLS NOT DISTINCT")
 
 
 class IpaiWafGradeBand(models.Model):

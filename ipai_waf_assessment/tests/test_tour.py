@@ -35,3 +35,8 @@ class TestAssessmentTour(HttpCase):
         self.assertGreaterEqual(assessment.check_total, 1)
         checked = assessment.finding_ids.filtered(lambda f: f.control_id.code == "TOUR-LISTDB")
         self.assertEqual(checked.source, "automated")
+        # the preview's changed match: the failover row went to the checked control,
+        # so no control "Tour failover" was created
+        self.assertFalse(self.env["ipai.waf.control"].search([("name", "=", "Tour failover")]))
+        self.assertTrue(assessment.finding_ids.filtered(
+            lambda f: f.control_id.name == "Tour backups" and f.status == "implemented"))

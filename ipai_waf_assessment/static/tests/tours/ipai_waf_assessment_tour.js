@@ -39,6 +39,30 @@ registry.category("web_tour.tours").add("ipai_waf_assessment_tour", {
             },
         },
         {
+            // the preview first: nothing is written yet
+            trigger: ".modal button[name=action_preview]",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_waf_import_preview:contains(Findings per pillar):contains(Tour Resilience (2))",
+        },
+        {
+            // change one match: the failover row goes to the checked control
+            trigger: ".modal .o_field_widget[name=line_ids] .o_data_row:contains(Tour failover) td[name=control_id]",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=line_ids] .o_data_row:contains(Tour failover) td[name=control_id] input",
+            run: "edit Tour database",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item .dropdown-item:contains(Tour database manager hidden)",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=line_ids] .o_data_row:contains(Tour failover) td[name=control_id] input:value(Tour database manager hidden)",
+        },
+        {
             trigger: ".modal button[name=action_import]",
             run: "click",
         },
@@ -51,6 +75,9 @@ registry.category("web_tour.tours").add("ipai_waf_assessment_tour", {
         },
         {
             trigger: ".o_form_view .o_field_widget[name=finding_ids] .o_data_row",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name=finding_ids] .o_data_row:contains(Tour database manager hidden)",
         },
         {
             trigger: ".o_form_view button[name=action_run_checks]",
@@ -69,6 +96,18 @@ registry.category("web_tour.tours").add("ipai_waf_assessment_tour", {
         },
         {
             trigger: ".o_field_widget[name=pillar_score_ids] .o_data_row:contains(Tour Resilience)",
+        },
+        {
+            trigger: ".o_notebook a[name=findings]",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view button[name=action_open_findings]",
+            run: "click",
+        },
+        {
+            // the findings, grouped by pillar
+            trigger: ".o_list_view .o_group_header:contains(Tour Resilience)",
         },
     ],
 });
