@@ -126,3 +126,39 @@ def test_bad_input_is_a_clear_error_over_rpc(srv):
         with pytest.raises(RpcError, match=message):
             srv.jsonrpc(M, "preview_report", content, fmt, login="wafuser", password="wafuser")
     assert srv.jsonrpc(M, "search_count", []) == before
+
+
+def _evidence_of_a_checked_assessment(srv, creds):
+    aid = srv.jsonrpc(M, "create", [{"name": "Evidence scope", "workload": "scope"}],
+                      **creds)[0]
+    srv.jsonrpc(M, "action_run_checks", [aid], **creds)
+    srv.wait_jobs([("model_name", "=", "ipai.waf.finding")], timeout=120)
+    findings = srv.jsonrpc("ipai.waf.finding", "search_read",
+                           [("assessment_id", "=", aid), ("source", "=", "automated")],
+                           ["evidence"], **creds)
+    assert findings
+    return " | ".join(f["evidence"] or "" for f in findings)
+
+
+def test_check_evidence_covers_only_the_assessments_company(srv):
+    """Checks read under sudo: another company's services and views must not leak."""
+    srv.shell(
+        "env['ipai.gateway.service'].create({'name': 'Main Co Secret Service',\n"
+        "    'code': 'waf_main_secret', 'base_url': 'https://main.example', 'auth_type': "
+        "'bearer', 'company_id': env.ref('base.main_company').id})\n"
+        "ws = env['ipai.databricks.workspace'].create({'name': 'Main lake', "
+        "'backend': 'local', 'company_id': env.ref('base.main_company').id})\n"
+        "env['ipai.databricks.view'].create({'name': 'Main Co Secret View', 'code': "
+        "'main_secret_view', 'workspace_id': ws.id, 'source': 'a.b.c', 'schedule': 'manual'})\n"
+        "co = env['res.company'].create({'name': 'WAF Other Company'})\n"
+        "env['res.users'].with_context(no_reset_password=True).create({\n"
+        "    'name': 'WAF Other', 'login': 'wafother', 'password': 'wafother',\n"
+        "    'company_id': co.id, 'company_ids': [(6, 0, [co.id])],\n"
+        "    'group_ids': [(6, 0, [env.ref('base.group_user').id,\n"
+        "        env.ref('ipai_waf_assessment.assessment_group_user').id])]})\n")
+    mine = _evidence_of_a_checked_assessment(srv, {"login": "wafuser", "password": "wafuser"})
+    assert "Main Co Secret Service" in mine and "Main Co Secret View" in mine  # a sound probe
+    other = _evidence_of_a_checked_assessment(srv, {"login": "wafother",
+                                                    "password": "wafother"})
+    assert "Main Co Secret Service" not in other
+    assert "Main Co Secret View" not in other

@@ -740,7 +740,8 @@ class IpaiWafFinding(models.Model):
     def _job_run_check(self):
         """Queue job: run the automated check of this finding's control."""
         self.ensure_one()
-        registry = self.env["ipai.waf.check.registry"]
+        registry = self.env["ipai.waf.check.registry"].with_context(
+            ipai_waf_company_id=self.assessment_id.company_id.id)
         try:
             status, evidence = registry._run(self.control_id.check_key)
         except Exception as exc:  # process boundary: a crashing check must not block

@@ -30,6 +30,13 @@ class IpaiWafCheckRegistry(models.AbstractModel):
             "databricks_quality": self._check_databricks_quality,
         }
 
+    def _company_domain(self, field="company_id"):
+        """Evidence covers the assessment's company only (and shared records): the
+        checks read under sudo, so without this an assessment of one company would show
+        another company's services, views and administrators."""
+        company = self.env.context.get("ipai_waf_company_id")
+        return [(field, "in", [False, company])] if company else []
+
     @api.model
     def _run(self, check_key):
         if check_key and check_key.startswith("action:"):
@@ -54,6 +61,14 @@ class IpaiWafCheckRegistry(models.AbstractModel):
         return status, str(result.get("evidence") or "")
 
     # -- gateway ---------------------------------------------------------------
+    def _gateway_posture(self):
+        # sudo: the check reads the posture of every service of the company.
+        Service = self.env["ipai.gateway.service"].sudo()
+        posture = Service._get_posture()
+        items = posture if isinstance(posture, list) else posture.get("services", [])
+        codes = set(Service.search(self._company_domain()).mapped("code"))
+        return [item for item in items if item.get("code") in codes]
+
     def _gateway_absent(self):
         if "ipai.gateway.service" not in self.env:
             return "not_applicable", self.env._("The microservices gateway is not installed.")
@@ -64,9 +79,7 @@ class IpaiWafCheckRegistry(models.AbstractModel):
         absent = self._gateway_absent()
         if absent:
             return absent
-        # sudo: the check reads the posture of every service regardless of the caller.
-        posture = self.env["ipai.gateway.service"].sudo()._get_posture()
-        items = posture if isinstance(posture, list) else posture.get("services", [])
+        items = self._gateway_posture()
         if not items:
             return "not_applicable", self.env._("No active gateway service.")
         bad = []
@@ -93,8 +106,7 @@ class IpaiWafCheckRegistry(models.AbstractModel):
         absent = self._gateway_absent()
         if absent or "ipai.gateway.health.log" not in self.env:
             return absent or ("not_applicable", self.env._("No gateway health log."))
-        # sudo: availability is assessed over all services, not only the caller's.
-        posture = self.env["ipai.gateway.service"].sudo()._get_posture()
+        posture = self._gateway_posture()
         if not posture:
             return "not_applicable", self.env._("No active gateway service.")
         since = fields.Datetime.now() - timedelta(hours=24)
@@ -143,8 +155,10 @@ class IpaiWafCheckRegistry(models.AbstractModel):
             return "missing", self.env._(
                 "Two-factor authentication (auth_totp) is not installed."
             )
+        company = self.env.context.get("ipai_waf_company_id")
         admins = Users.search([("group_ids", "in", self.env.ref("base.group_system").id),
-                               ("share", "=", False)])
+                               ("share", "=", False)]
+                              + ([("company_ids", "in", [company])] if company else []))
         without = admins.filtered(lambda u: not u.totp_enabled)
         if not without:
             return "implemented", self.env._("All %s administrators use 2FA.", len(admins))
@@ -161,7 +175,8 @@ class IpaiWafCheckRegistry(models.AbstractModel):
     # -- databricks ----------------------------------------------------------------
     def _databricks_views(self):
         # sudo: freshness is assessed over every view of the company.
-        return self.env["ipai.databricks.view"].sudo().search([("active", "=", True)])
+        return self.env["ipai.databricks.view"].sudo().search(
+            [("active", "=", True)] + self._company_domain())
 
     @api.model
     def _check_databricks_freshness(self):
