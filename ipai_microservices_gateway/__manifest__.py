@@ -2,7 +2,7 @@
 {
     "name": "Microservices Gateway",
     "summary": "External HTTP services: encrypted credentials, retries, shared breaker, health",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Well-Architected",
     "author": "IPAI",
     "website": "https://github.com/ipai/well-architected-suite",
@@ -17,6 +17,7 @@
         "data/ipai_gateway_service_data.xml",
         "views/ipai_gateway_service_views.xml",
         "views/ipai_gateway_log_views.xml",
+        "views/ipai_gateway_llm_views.xml",
         "views/ipai_microservices_gateway_menus.xml",
     ],
     "assets": {

@@ -39,16 +39,33 @@ class GatewayCircuitOpen(GatewayError):
 
 
 class GatewayTimeout(GatewayError):
-    """No answer within the timeouts, after the allowed attempts."""
+    """No answer within the timeouts, after the allowed attempts.
+
+    ``request_sent``: the request may have reached the service (a read timeout).
+    """
+
+    def __init__(self, message, *, request_sent=True, **kw):
+        super().__init__(message, **kw)
+        self.request_sent = request_sent
 
 
 class GatewayUnavailable(GatewayError):
-    """Connection failures or 502/503/504 answers, after the allowed attempts."""
+    """Connection failures or 502/503/504 answers, after the allowed attempts.
 
-    def __init__(self, message, *, status=None, retry_after=None, **kw):
+    ``request_sent`` is False only when the request was certainly not written
+    (connection refused, connect timeout).
+    """
+
+    def __init__(self, message, *, status=None, retry_after=None, request_sent=True, **kw):
         super().__init__(message, **kw)
         self.status = status
         self.retry_after = retry_after
+        self.request_sent = request_sent
+
+
+class GatewayNotRepeated(GatewayError):
+    """A queued non-idempotent call without idempotency key may have reached the
+    service already: it is not sent again, and its job fails with this reason."""
 
 
 class GatewayHTTPError(GatewayError):
@@ -62,3 +79,31 @@ class GatewayHTTPError(GatewayError):
         self.text = text
         self.headers = headers or {}
         self.retry_after = retry_after
+
+
+class GatewayResponseTooLarge(GatewayError):
+    """The answer's body is over the service's response-size cap; it was not kept."""
+
+    def __init__(self, message, *, limit=0, size=0, status=None, **kw):
+        super().__init__(message, **kw)
+        self.limit = limit
+        self.size = size
+        self.status = status
+
+
+class GatewayRateLimited(GatewayError):
+    """The service's rate limit is reached: nothing was sent. ``retry_in``: seconds
+    until a token is available."""
+
+    def __init__(self, message, *, retry_in=0.0, **kw):
+        super().__init__(message, **kw)
+        self.retry_in = retry_in
+
+
+class GatewayQuotaExceeded(GatewayError):
+    """An LLM usage quota of the caller's company is used up: nothing was sent."""
+
+    def __init__(self, message, *, quota=None, resets_at=None, **kw):
+        super().__init__(message, **kw)
+        self.quota = quota
+        self.resets_at = resets_at

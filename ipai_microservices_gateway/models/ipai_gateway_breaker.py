@@ -58,15 +58,16 @@ class IpaiGatewayBreaker(models.Model):
     # -- shared-state access (separate, committed cursors) --------------------
 
     @contextmanager
-    def _shared_cursor(self):
+    def _shared_cursor(self, readonly=False):
         """A short transaction of its own, committed at once.
 
         READ COMMITTED, so that a process that waited for another one's row lock
         sees that process's change (an UPDATE re-checks its WHERE) instead of
         failing with a serialization error; and a lock timeout, so that nobody
-        waits long behind another transaction.
+        waits long behind another transaction. ``readonly`` for reads that a
+        read-only request (``GET /ipai/health``, a form) makes.
         """
-        with self.env.registry.cursor() as cr:
+        with self.env.registry.cursor(readonly=readonly) as cr:
             if type(cr) is Cursor:  # not in tests' shared-transaction mode
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cr.execute("SET LOCAL lock_timeout = '5s'")
@@ -134,7 +135,7 @@ class IpaiGatewayBreaker(models.Model):
         query = "SELECT service_id, %s FROM ipai_gateway_breaker WHERE service_id = ANY(%%s)" % (  # noqa: S608
             ", ".join(_STATE_COLUMNS)
         )
-        with self._shared_cursor() as cr:
+        with self._shared_cursor(readonly=True) as cr:
             cr.execute(query, [list(service_ids)])
             rows = {row[0]: row[1:] for row in cr.fetchall()}
         default = bk.BreakerState()
@@ -160,13 +161,39 @@ class IpaiGatewayBreaker(models.Model):
             if entry:
                 entry[2] = 0
         with self._shared_cursor() as cr:
-            state = self._fetch(cr, service_id, lock=True)
-            state = change(state, pending)
+            before = self._fetch(cr, service_id, lock=True)
+            state = change(before, pending)
             self._store(cr, service_id, state)
         now = time.monotonic()
         with _cache_lock:
             _cache[key] = [state, now, 0, now]
+        if before.state == bk.CLOSED and state.state == bk.OPEN:
+            self._notify(service_id, "breaker_open", state)
+        elif before.state != bk.CLOSED and state.state == bk.CLOSED:
+            self._notify(service_id, "breaker_closed", state)
         return state
+
+    @api.model
+    def _notify(self, service_id, kind, state):
+        """Tell the managers that a breaker opened (once per episode: a failed
+        half-open trial is the same episode) or closed again. In a committed
+        transaction of its own, like the state change it reports."""
+        with self.env.registry.cursor() as cr:
+            # Superuser: the state change may come from any caller, even a read-only one.
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            service = env["ipai.gateway.service"].browse(service_id).exists()
+            if not service:
+                return  # not committed yet (a caller's own new service): nothing to tell
+            if kind == "breaker_open":
+                message = env._(
+                    "Circuit breaker of %(service)s opened: calls fail at once until "
+                    "%(seconds)s s have passed and a trial call succeeds. Last error: "
+                    "%(error)s", service=service.name,
+                    seconds=round(state.open_until - state.since), error=state.last_error or "-")
+            else:
+                message = env._("Circuit breaker of %(service)s closed: the service "
+                                "answers again.", service=service.name)
+            service._alert(kind, message)
 
     @api.model
     def _record_success(self, service_id, policy):
@@ -214,6 +241,21 @@ class IpaiGatewayBreaker(models.Model):
             won = bool(cr.fetchone())
         self._get_state(service_id, fresh=True)
         return won
+
+    @api.model
+    def _return_trial(self, service_id, policy, error=""):
+        """Hand back a half-open trial that ended without reporting a transport
+        result: the breaker opens again for ``open_seconds``. No-op once the trial
+        was reported (the breaker is then closed or open)."""
+        wall = time.time()
+
+        def change(state, pending):
+            if state.state != bk.HALF_OPEN:
+                return bk.add_successes(state, policy, pending, wall)
+            return bk.on_result(state, policy, success=False, duration_ms=0.0, now=wall,
+                                error=error, trial=True)
+
+        return self._update(service_id, change)
 
     @api.model
     def _probe_succeeded(self, service_id):

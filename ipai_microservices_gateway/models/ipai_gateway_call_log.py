@@ -1,3 +1,6 @@
+import threading
+import time
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -8,15 +11,22 @@ OUTCOMES = [
     ("connection_error", "Connection error"),
     ("short_circuited", "Short-circuited"),
     ("refused", "Refused"),
+    ("too_large", "Response too large"),
+    ("rate_limited", "Rate-limited"),
+    ("quota_exceeded", "Quota exceeded"),
 ]
 DEFAULT_RETENTION_DAYS = 30
+BUFFER_SECONDS = 2.0  # short-circuited calls are written at most this often per process
+_buffers = {}  # dbname -> [rows, last flush (monotonic)]
+_buffer_lock = threading.Lock()
 
 
 class IpaiGatewayCallLog(models.Model):
     """One row per logical call (retries included). Paths are redacted and no
     header or body is kept. Rows are written with SQL by ``ipai.gateway``: a
-    success in the caller's transaction, anything else in its own committed
-    transaction, so a failure stays logged when the caller rolls back."""
+    success in the caller's transaction (one batch at commit), a short-circuit in
+    per-process batches, any other failure at once in its own committed
+    transaction; so a failure stays logged when the caller rolls back."""
 
     _name = "ipai.gateway.call.log"
     _description = "Gateway call log"
@@ -37,10 +47,28 @@ class IpaiGatewayCallLog(models.Model):
     user_id = fields.Many2one("res.users", readonly=True, index=True)
     job_uuid = fields.Char(string="Job UUID", readonly=True, index=True)
     error = fields.Char(readonly=True)
+    # LLM and agent usage (OpenAI-compatible "usage" of the answer)
+    usage_company_id = fields.Many2one("res.company", string="Caller's company", readonly=True,
+                                       index=True)
+    llm_model = fields.Char(string="Model", readonly=True)
+    prompt_tokens = fields.Integer(readonly=True)
+    completion_tokens = fields.Integer(readonly=True)
+    total_tokens = fields.Integer(readonly=True)
+    cost = fields.Float(readonly=True, digits=(16, 6),
+                        help="From the service's model prices, in the company's currency.")
 
     _COLUMNS = ("service_id", "method", "path", "host", "status", "outcome", "attempts",
-                "duration_ms", "correlation_id", "user_id", "job_uuid", "error", "at")
+                "duration_ms", "correlation_id", "user_id", "job_uuid", "error", "at",
+                "usage_company_id", "llm_model", "prompt_tokens", "completion_tokens",
+                "total_tokens", "cost")
     _PENDING = "ipai_gateway_call_log"
+
+    def init(self):
+        # /metrics and the availability alert read the last hour of calls.
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS ipai_gateway_call_log_create_date_idx "
+            "ON ipai_gateway_call_log (create_date)"
+        )
 
     @api.model
     def _enqueue(self, values):
@@ -49,48 +77,101 @@ class IpaiGatewayCallLog(models.Model):
         cr = self.env.cr
         pending = cr.precommit.data.setdefault(self._PENDING, [])
         if not pending:
-            cr.precommit.add(self._flush_pending)
+            cr.precommit.add(self._write_at_commit)
         pending.append(values)
 
-    def _flush_pending(self):
-        rows = self.env.cr.precommit.data.pop(self._PENDING, None)
-        if not rows:
+    def _write_at_commit(self):
+        """The pre-commit hook. When the caller's transaction wrote nothing else (no
+        transaction id yet) and no other hook runs after this one, the rows are all
+        it commits: that commit does not wait for the disk (``synchronous_commit =
+        off``; a crash of PostgreSQL itself may lose the last few hundred
+        milliseconds of log rows, never anything else)."""
+        cr = self.env.cr
+        if not cr.precommit.data.get(self._PENDING):
             return
-        template = "(%s::int, %s, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, %s)"
+        # Callbacks queued after this one would write in the same transaction.
+        last = not getattr(cr.precommit, "_funcs", True)
+        # One round trip: the check runs before the INSERT gives the transaction an id.
+        prefix = SQL("SELECT set_config('synchronous_commit', 'off', true) "
+                     "WHERE txid_current_if_assigned() IS NULL;") if last else None
+        self._flush_pending(prefix)
+
+    def _flush_pending(self, prefix=None):
+        rows = self.env.cr.precommit.data.pop(self._PENDING, None)
+        if rows:
+            self._insert_rows(self.env.cr, rows, prefix)
+
+    @api.model
+    def _buffer(self, values):
+        """Log a short-circuited call, batched per process: the rows are written in
+        one INSERT, in a committed transaction of their own, at most every
+        ``BUFFER_SECONDS`` (and before this process searches the logs). A breaker
+        that is open costs no database write per call."""
+        key = self.env.cr.dbname
+        now = time.monotonic()
+        with _buffer_lock:
+            entry = _buffers.setdefault(key, [[], 0.0])
+            entry[0].append(dict(values, at=fields.Datetime.now()))
+            due = now - entry[1] >= BUFFER_SECONDS
+        if due:
+            self._flush_buffer()
+
+    @api.model
+    def _flush_buffer(self):
+        with _buffer_lock:
+            entry = _buffers.get(self.env.cr.dbname)
+            if not entry or not entry[0]:
+                return
+            rows, entry[0], entry[1] = entry[0], [], time.monotonic()
+        with self.env.registry.cursor() as cr:
+            self._insert_rows(cr, rows)
+
+    @api.model
+    def _insert_rows(self, cr, rows, prefix=None):
+        template = ("(%s::int, %s, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, "
+                    "%s, %s::int, %s, %s::int, %s::int, %s::int, %s::float)")
         values = SQL(", ").join(SQL(template, *[row.get(c) for c in self._COLUMNS]) for row in rows)
-        self.env.cr.execute(SQL(
+        cr.execute(SQL("%s %s", prefix or SQL(""), SQL(
             """
             INSERT INTO ipai_gateway_call_log
                 (service_id, company_id, method, path, host, status, outcome, attempts,
                  duration_ms, correlation_id, user_id, job_uuid, error,
-                 create_uid, create_date, write_uid, write_date)
+                 usage_company_id, llm_model, prompt_tokens, completion_tokens, total_tokens,
+                 cost, create_uid, create_date, write_uid, write_date)
             SELECT v.service_id, s.company_id, v.method, v.path, v.host, v.status, v.outcome,
                    v.attempts, v.duration_ms, v.correlation_id, v.user_id, v.job_uuid, v.error,
+                   v.usage_company_id, v.llm_model, v.prompt_tokens, v.completion_tokens,
+                   v.total_tokens, v.cost,
                    v.user_id, v.at::timestamp, v.user_id, v.at::timestamp
               FROM (VALUES %s) AS v(service_id, method, path, host, status, outcome, attempts,
-                                    duration_ms, correlation_id, user_id, job_uuid, error, at)
+                                    duration_ms, correlation_id, user_id, job_uuid, error, at,
+                                    usage_company_id, llm_model, prompt_tokens,
+                                    completion_tokens, total_tokens, cost)
               JOIN ipai_gateway_service s ON s.id = v.service_id
             """,
             values,
-        ))
+        )))
 
     def flush_model(self, fnames=None):
         self._flush_pending()
+        self._flush_buffer()
         return super().flush_model(fnames)
 
     @api.model
     def _insert(self, cr, values):
         """Insert one row with ``cr`` (the caller's or a separate cursor)."""
+        values = dict(values)
+        values.setdefault("usage_company_id", None)
         cr.execute(
             """
             INSERT INTO ipai_gateway_call_log
                 (service_id, company_id, method, path, host, status, outcome, attempts,
-                 duration_ms, correlation_id, user_id, job_uuid, error,
+                 duration_ms, correlation_id, user_id, job_uuid, error, usage_company_id,
                  create_uid, create_date, write_uid, write_date)
             SELECT %(service_id)s, s.company_id, %(method)s, %(path)s, %(host)s, %(status)s,
                    %(outcome)s,
                    %(attempts)s, %(duration_ms)s, %(correlation_id)s, %(user_id)s,
-                   %(job_uuid)s, %(error)s,
+                   %(job_uuid)s, %(error)s, %(usage_company_id)s,
                    %(user_id)s, now() at time zone 'UTC', %(user_id)s, now() at time zone 'UTC'
               FROM ipai_gateway_service s WHERE s.id = %(service_id)s
             """,

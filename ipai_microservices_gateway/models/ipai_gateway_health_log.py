@@ -41,6 +41,21 @@ class IpaiGatewayHealthLog(models.Model):
         )
 
     @api.model
+    def _availability_last_hour(self, service_id):
+        """Percent of the last hour's checks that were not down; None without checks."""
+        self.env.cr.execute(
+            """
+            SELECT 100.0 * count(*) FILTER (WHERE status <> 'down') / NULLIF(count(*), 0)
+              FROM ipai_gateway_health_log
+             WHERE service_id = %s
+               AND checked_at >= (now() at time zone 'UTC') - interval '1 hour'
+            """,
+            [service_id],
+        )
+        value = self.env.cr.fetchone()[0]
+        return None if value is None else float(value)
+
+    @api.model
     def _stats(self, service_ids):
         """Availability and latency percentiles over 24 h and 7 days, per service."""
         if not service_ids:

@@ -6,7 +6,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, ValidationError
 
 from ..resilience import breaker as bk
-from ..resilience import client
+from ..resilience import client, ratelimit
 from ..resilience.policy import RetryPolicy
 from .ipai_gateway_secret import SECRET_NAMES
 
@@ -41,6 +41,11 @@ class ServiceConfig:
     retry: RetryPolicy
     breaker: bk.BreakerPolicy
     channel: str
+    concurrency: int
+    max_bytes: int
+    rate: object  # ratelimit.RatePolicy, or None when the service has no rate limit
+    kind: str
+    prices: tuple  # LLM/agent: ((model, prompt price, completion price) per 1M tokens)
     health_path: str
     health_degraded_ms: int
     # Ciphertexts only (never plaintext): decrypted at the moment of a call.
@@ -49,6 +54,7 @@ class ServiceConfig:
 
 class IpaiGatewayService(models.Model):
     _name = "ipai.gateway.service"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "External service"
     _order = "sequence, name"
 
@@ -63,14 +69,15 @@ class IpaiGatewayService(models.Model):
         required=True,
         default="generic",
     )
-    base_url = fields.Char(string="Base URL", required=True)
+    base_url = fields.Char(string="Base URL", required=True, tracking=True)
     allowed_hosts = fields.Char(
+        tracking=True,
         help="Comma-separated origins (scheme://host:port) this service may reach. Empty "
         "means the base URL's own. An entry without a scheme takes the base URL's, and an "
         "https service never sends over http. Any other target is refused before a "
         "connection is made."
     )
-    active = fields.Boolean(default=True)
+    active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)
     description = fields.Text()
 
@@ -80,11 +87,12 @@ class IpaiGatewayService(models.Model):
          ("basic", "Basic"), ("oauth2", "OAuth2 client credentials")],
         required=True,
         default="none",
+        tracking=True,
     )
     api_key_header = fields.Char(string="API-key header", default="X-API-Key")
     username = fields.Char()
     client_id = fields.Char(string="OAuth2 client id")
-    token_url = fields.Char(string="OAuth2 token URL")
+    token_url = fields.Char(string="OAuth2 token URL", tracking=True)
     oauth_scope = fields.Char(string="OAuth2 scope")
     # Write-only secrets: they always read as empty; see _inverse_secrets.
     token = fields.Char(compute="_compute_secrets", inverse="_inverse_secrets", copy=False,
@@ -105,6 +113,18 @@ class IpaiGatewayService(models.Model):
     # Timeouts (mandatory, never unbounded)
     connect_timeout = fields.Float(required=True, default=5.0, help="Seconds.")
     read_timeout = fields.Float(required=True, default=30.0, help="Seconds.")
+
+    response_max_mb = fields.Float(
+        string="Max response (MB)", required=True, default=10.0,
+        help="An answer whose body is larger is refused with a typed error "
+        "(GatewayResponseTooLarge) and its body is not kept.")
+
+    # Rate limit (shared token bucket)
+    rate_limit_requests = fields.Integer(
+        string="Rate limit (requests)", default=0,
+        help="At most this many calls per window, for all Odoo processes together "
+        "(0: no limit). A 429 answer then also pauses the service until its Retry-After.")
+    rate_limit_window = fields.Float(string="Rate window (s)", default=60.0)
 
     # Retry policy
     retry_max_attempts = fields.Integer(string="Max attempts", required=True, default=3)
@@ -150,11 +170,25 @@ class IpaiGatewayService(models.Model):
     health_log_ids = fields.One2many("ipai.gateway.health.log", "service_id")
     # Generated from numbers only (no user text), hence sanitize=False for the SVG.
     health_chart = fields.Html(compute="_compute_health_chart", sanitize=False)
+    alert_availability_low = fields.Boolean(
+        readonly=True, copy=False,
+        help="The availability over the last hour is below the target: managers were told; "
+        "cleared (and noted) when it is back.")
     last_test_at = fields.Datetime(readonly=True, copy=False)
     last_test_result = fields.Char(readonly=True, copy=False)
 
+    llm_price_ids = fields.One2many("ipai.gateway.llm.price", "service_id",
+                                    string="Model prices")
     channel_id = fields.Many2one("queue.job.channel", readonly=True, copy=False,
                                  string="Job channel", ondelete="set null")
+    concurrency = fields.Integer(
+        string="Concurrent jobs", required=True, default=2,
+        help="At most this many queued calls of this service run at once, in every "
+        "worker together. The gateway enforces it in PostgreSQL (a counted semaphore "
+        "released when the job ends or its worker dies); a job that finds every slot "
+        "taken is postponed a few seconds without using up a retry, and frees its "
+        "runner slot for other services.",
+    )
 
     _code_company_unique = models.UniqueIndex(
         "(code, COALESCE(company_id, 0))", "The service code must be unique per company."
@@ -166,6 +200,17 @@ class IpaiGatewayService(models.Model):
     _attempts_positive = models.Constraint(
         "CHECK(retry_max_attempts >= 1 AND retry_total_budget > 0)",
         "A service needs at least one attempt and a positive time budget.",
+    )
+    _response_cap_positive = models.Constraint(
+        "CHECK(response_max_mb > 0)", "The response-size cap must be positive.",
+    )
+    _rate_limit_valid = models.Constraint(
+        "CHECK(rate_limit_requests >= 0 AND (rate_limit_requests = 0 OR rate_limit_window > 0))",
+        "A rate limit needs a positive window.",
+    )
+    _concurrency_positive = models.Constraint(
+        "CHECK(concurrency >= 1 AND concurrency <= 1000)",
+        "A service runs between 1 and 1000 queued calls at once.",
     )
     _breaker_positive = models.Constraint(
         "CHECK(breaker_failure_threshold >= 1 AND breaker_minimum_calls >= 1 "
@@ -199,11 +244,16 @@ class IpaiGatewayService(models.Model):
 
     def _inverse_secrets(self):
         Secret = self.env["ipai.gateway.secret"]
+        labels = dict(SECRET_NAMES)
         for service in self:
             for name in SECRET_FIELDS:
                 value = service[name]
                 if value:
                     Secret._set(service, name, value)
+                    # Who and when, never the value.
+                    service.message_post(body=self.env._(
+                        "%(secret)s changed.", secret=labels[name]),
+                        subtype_xmlid="mail.mt_note")
         # Never leave the plaintext in the cache, where a later read would find it.
         self.invalidate_recordset(SECRET_FIELDS)
         self.env.registry.clear_cache()
@@ -402,6 +452,13 @@ class IpaiGatewayService(models.Model):
                 open_seconds=self.breaker_open_seconds,
             ),
             channel=self.channel_id.complete_name or "root.ipai.gateway",
+            concurrency=self.concurrency or 1,
+            max_bytes=int((self.response_max_mb or 10.0) * 1024 * 1024),
+            rate=ratelimit.RatePolicy(self.rate_limit_requests, self.rate_limit_window)
+            if self.rate_limit_requests > 0 else None,
+            kind=self.kind,
+            prices=tuple((p.model, p.prompt_price, p.completion_price)
+                         for p in self.llm_price_ids),
             health_path=self.health_path or "",
             health_degraded_ms=self.health_degraded_ms or 1000,
             # sudo: ciphertexts ride in the cached config so a call needs no query.
@@ -413,11 +470,55 @@ class IpaiGatewayService(models.Model):
             ),
         )
 
+    # -- alerts --------------------------------------------------------------
+
+    def _alert(self, kind, message):
+        """One chatter note per episode, and on ``*_open`` kinds an activity for each
+        Gateway Manager; a ``*_closed`` kind marks those activities done."""
+        self.ensure_one()
+        self.message_post(body=message, subtype_xmlid="mail.mt_note")
+        if kind.endswith("_open"):
+            managers = self.env.ref(MANAGER).sudo().all_user_ids.filtered(
+                lambda user: user.active and not user.share)
+            for user in managers:
+                self.activity_schedule("mail.mail_activity_data_warning", user_id=user.id,
+                                       summary=message[:80], note=message)
+        else:
+            # The recovery note says it all: no "done" message per manager.
+            self.activity_unlink(["mail.mail_activity_data_warning"])
+
+    def _check_availability(self):
+        """After a health check: below its target over the last hour, tell the
+        managers once; back at or above it, note the recovery."""
+        for service in self:
+            availability = self.env["ipai.gateway.health.log"]._availability_last_hour(
+                service.id)
+            if availability is None:
+                continue
+            low = availability < service.availability_target
+            if low == service.alert_availability_low:
+                continue
+            service.alert_availability_low = low
+            if low:
+                service._alert("availability_open", self.env._(
+                    "Availability of %(service)s over the last hour is %(value)s %%, below "
+                    "its target of %(target)s %%.", service=service.name,
+                    value=round(availability, 1), target=service.availability_target))
+            else:
+                service._alert("availability_closed", self.env._(
+                    "Availability of %(service)s is back to %(value)s %% over the last hour.",
+                    service=service.name, value=round(availability, 1)))
+
     # -- actions -------------------------------------------------------------
 
     def action_test_connection(self):
-        """Probe the health path now and show the result (managers)."""
+        """Probe the health path now and show the result (managers).
+
+        A probe may close an open breaker, and it runs on inactive services too: only
+        users who may change the service may do it, checked before anything is sent.
+        """
         self.ensure_one()
+        self.check_access("write")
         result = self.env["ipai.gateway"]._probe(self, log=True)
         self.write({"last_test_at": fields.Datetime.now(), "last_test_result": result["message"]})
         return {

@@ -19,6 +19,11 @@ _SENSITIVE_PARAM = re.compile(
 )
 
 
+def is_sensitive_name(name):
+    """A query parameter or form field named like a credential (``api_key``, ``pwd``...)."""
+    return bool(_SENSITIVE_PARAM.search(str(name)))
+
+
 def redact_headers(headers, extra=()):
     """Copy of ``headers`` with credential headers replaced by ``***``."""
     sensitive = SENSITIVE_HEADERS | {h.lower() for h in extra}
@@ -33,7 +38,7 @@ def redact_url(url):
         netloc += f":{parts.port}"
     query = urlencode(
         [
-            (k, REDACTED if _SENSITIVE_PARAM.search(k) else v)
+            (k, REDACTED if is_sensitive_name(k) else v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
         ],
         safe="*",

@@ -11,6 +11,8 @@ Behaviours are consumed one per request; when none is planned the server
 answers ``default`` (200 with a small JSON body).
 """
 
+import email.parser
+import email.policy
 import json
 import socket
 import struct
@@ -33,6 +35,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         behaviour = server._next()
         server._record(self, body)
+        with server._lock:
+            server._in_flight += 1
+            server._max_in_flight = max(server._max_in_flight, server._in_flight)
+        try:
+            self._answer(behaviour, body)
+        finally:
+            with server._lock:
+                server._in_flight -= 1
+
+    def _answer(self, behaviour, body):
         if behaviour.get("hang"):
             time.sleep(behaviour["hang"])
             self.close_connection = True
@@ -45,7 +57,12 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour.get("delay"):
             time.sleep(behaviour["delay"])
         status = behaviour.get("status", 200)
-        if behaviour.get("echo"):
+        if behaviour.get("mirror"):
+            payload = body  # the request body, byte for byte, with its content type
+            behaviour = dict(behaviour, content_type=self.headers.get("Content-Type", ""))
+        elif behaviour.get("multipart_echo"):
+            behaviour, payload = self._first_file(behaviour, body)
+        elif behaviour.get("echo"):
             payload = json.dumps(
                 {"method": self.command, "path": self.path, "headers": dict(self.headers),
                  "body": body.decode(errors="replace")}
@@ -56,9 +73,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", behaviour.get("content_type", "application/json"))
         for key, value in behaviour.get("headers", {}).items():
             self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
+        if behaviour.get("omit_length"):  # the body ends when the connection closes
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _first_file(self, behaviour, body):
+        """The first file part of a multipart body, as its bytes and content type;
+        the form's other fields are listed in the X-Form-Fields header."""
+        head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        fields, found = {}, (b"", "application/octet-stream")
+        for part in message.iter_parts():
+            if part.get_filename():
+                if not found[0]:
+                    found = (part.get_payload(decode=True), part.get_content_type())
+            else:
+                fields[part.get_param("name", header="content-disposition")] = \
+                    part.get_payload(decode=True).decode()
+        headers = dict(behaviour.get("headers", {}), **{"X-Form-Fields": json.dumps(fields)})
+        return dict(behaviour, content_type=found[1], headers=headers), found[0]
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
@@ -71,6 +108,7 @@ class FaultServer:
         self._plan = deque()
         self._lock = threading.Lock()
         self.requests = []
+        self._in_flight = self._max_in_flight = 0
         self._httpd = ThreadingHTTPServer((host, 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.owner = self
@@ -107,6 +145,22 @@ class FaultServer:
     def echo():
         return {"echo": True}
 
+    @staticmethod
+    def mirror():
+        """Answer the request's body, byte for byte, with its content type."""
+        return {"mirror": True}
+
+    @staticmethod
+    def multipart_echo():
+        """Answer the first uploaded file of a multipart request, byte for byte."""
+        return {"multipart_echo": True}
+
+    @staticmethod
+    def binary(body, content_type="application/octet-stream", omit_length=False):
+        """Answer ``body``; ``omit_length``: no Content-Length, the body ends at close."""
+        return {"status": 200, "body": body, "content_type": content_type,
+                "omit_length": omit_length}
+
     def plan(self, *behaviours):
         with self._lock:
             self._plan.extend(behaviours)
@@ -127,6 +181,11 @@ class FaultServer:
         with self._lock:
             return len(self.requests)
 
+    def max_in_flight(self):
+        """The most requests this server was answering at the same time."""
+        with self._lock:
+            return self._max_in_flight
+
     def gaps(self):
         """Seconds between consecutive requests (the client's waits plus latency)."""
         times = [r["at"] for r in self.requests]
@@ -136,6 +195,7 @@ class FaultServer:
         with self._lock:
             self.requests.clear()
             self._plan.clear()
+            self._max_in_flight = self._in_flight
 
     def start(self):
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

@@ -6,7 +6,7 @@ import time
 from odoo import api
 from odoo.tests import tagged
 
-from ..exceptions import GatewayCircuitOpen, GatewayHTTPError
+from ..exceptions import GatewayCircuitOpen, GatewayHTTPError, GatewaySecretMissing
 from ..models import ipai_gateway_breaker as breaker_model
 from .common import GatewayCase
 from .fault_server import FaultServer
@@ -76,6 +76,30 @@ class TestGatewayBreaker(GatewayCase):
             result = self.Gateway.call("fault", "GET", "/trial")
             self.assertEqual(result["status"], 200)
             self.assertEqual(self.server.count(), count + 1)
+            service.invalidate_recordset()
+            self.assertEqual(service.breaker_state, "closed")
+
+    def test_a_trial_ending_in_a_non_transport_error_is_handed_back(self):
+        service = self.make_service(retry_max_attempts=1, breaker_open_seconds=0.3,
+                                    auth_type="bearer", token="tok-trial")
+        with self.shared_cursor():
+            self._fail_times(3)
+            # The secret disappears while the breaker is open (a neutralized copy, a
+            # manager clearing it): the trial call ends with GatewaySecretMissing.
+            self.env["ipai.gateway.secret"]._set(service, "token", "")
+            self.env.registry.clear_cache()
+            time.sleep(0.4)
+            breaker_model._cache.clear()
+            with self.assertFails(GatewaySecretMissing):
+                self.Gateway.call("fault", "GET", "/trial")
+            state = self.env["ipai.gateway.breaker"]._get_state(service.id, fresh=True)
+            self.assertEqual(state.state, "open", "the trial was handed back")
+            self.assertLessEqual(state.open_until - time.time(), 0.3)
+            # open_seconds later, the next call gets the trial and closes the breaker.
+            service.token = "tok-trial"
+            time.sleep(0.4)
+            breaker_model._cache.clear()
+            self.assertEqual(self.Gateway.call("fault", "GET", "/trial")["status"], 200)
             service.invalidate_recordset()
             self.assertEqual(service.breaker_state, "closed")
 

@@ -1,6 +1,8 @@
 """Access rights, multi-company, the vault's keys and neutralization."""
 
 import os
+import socket
+import time
 
 from cryptography.fernet import Fernet
 
@@ -8,7 +10,12 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import config, file_open
 
-from ..exceptions import GatewaySecretMissing, GatewayServiceNotFound
+from ..exceptions import (
+    GatewayHostRefused,
+    GatewaySecretMissing,
+    GatewayServiceNotFound,
+    GatewayTimeout,
+)
 from .common import GatewayCase
 from .fault_server import FaultServer
 
@@ -113,3 +120,59 @@ class TestGatewaySecurity(GatewayCase):
         self.assertEqual(sorted(seeded.mapped("base_url")), [
             "http://agent-service:8002", "http://llm-service:8001", "http://ocr-service:8000"])
         self.assertFalse(any(seeded.mapped("active")))
+
+    def test_a_read_only_user_cannot_close_a_breaker_or_probe_an_inactive_service(self):
+        service = self.make_service(retry_max_attempts=1)
+        self.server.plan(*[FaultServer.status(500)] * 3)
+        with self.shared_cursor():
+            for _ in range(3):
+                with self.assertFails(Exception):
+                    self.Gateway.call("fault", "GET", "/boom")
+            sent = self.server.count()
+            with self.assertFails(AccessError):
+                service.with_user(self.user).action_test_connection()
+            service.active = False
+            with self.assertFails(AccessError):
+                service.with_user(self.user).action_test_connection()
+            self.assertEqual(self.server.count(), sent, "no probe may leave")
+            service.invalidate_recordset()
+            self.assertEqual(service.breaker_state, "open")
+            # A manager may test it, inactive or not, and so close the breaker.
+            service.with_user(self.manager).action_test_connection()
+            service.invalidate_recordset()
+            self.assertEqual(service.breaker_state, "closed")
+
+    def test_callers_may_not_set_the_host_header(self):
+        service = self.make_service()
+        for headers in ({"Host": "evil.example"}, {"host": "127.0.0.2"},
+                        {" HOST ": "x"}, {"Transfer-Encoding": "chunked"}):
+            with self.subTest(headers=headers), self.shared_cursor(), \
+                    self.assertFails(GatewayHostRefused) as err:
+                self.Gateway.with_user(self.user).call("fault", "GET", "/x", headers=headers)
+            self.assertIn("Nothing was sent", str(err.exception))
+            with self.subTest(headers=headers), self.assertRaises(GatewayHostRefused):
+                self.Gateway.with_user(self.user).call_async("fault", "GET", "/x",
+                                                             headers=headers)
+        self.assertEqual(self.server.count(), 0)
+        self.assertEqual(set(self.logs(service).mapped("outcome")), {"refused"})
+
+    def test_a_callers_connect_timeout_is_capped_by_the_services(self):
+        # A peer whose accept queue is full: the kernel drops new SYNs, so a
+        # connection attempt hangs until the connect timeout.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        self.addCleanup(listener.close)
+        port = listener.getsockname()[1]
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            self.addCleanup(filler.close)
+        self.make_service("blackhole", base_url=f"http://127.0.0.1:{port}",
+                          connect_timeout=0.5, retry_max_attempts=1)
+        started = time.monotonic()
+        with self.shared_cursor(), self.assertFails(GatewayTimeout) as err:
+            self.Gateway.with_user(self.user).call("blackhole", "GET", "/x", timeout=(20, 20))
+        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertFalse(err.exception.request_sent)

@@ -3,9 +3,12 @@
 import os
 
 import pytest
+import requests
 from cryptography.fernet import Fernet
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from odoo.addons.ipai_microservices_gateway.resilience import breaker as bk
+from odoo.addons.ipai_microservices_gateway.resilience import client, ratelimit
 from odoo.addons.ipai_microservices_gateway.resilience import vault as vault_lib
 from odoo.addons.ipai_microservices_gateway.resilience.policy import (
     RetryPolicy,
@@ -17,6 +20,7 @@ from odoo.addons.ipai_microservices_gateway.resilience.redact import (
     redact_text,
     redact_url,
 )
+from odoo.tests import BaseCase
 
 POLICY = bk.BreakerPolicy(failure_threshold=3, failure_rate_threshold=50, minimum_calls=4,
                           window_seconds=60, open_seconds=10, slow_call_ms=100,
@@ -166,3 +170,38 @@ def test_vault_keys_come_from_env_config_or_file(tmp_path):
         vault_lib.Vault([])
     with pytest.raises(vault_lib.VaultKeyInvalid):
         vault_lib.Vault(["not-a-key"])
+
+
+class TestEngineAdditions(BaseCase):
+    """The rate-limit bucket and the 'was the request written?' rule, without Odoo."""
+
+    def test_a_bucket_refills_at_its_rate_and_a_429_blocks_it(self):
+        policy = ratelimit.RatePolicy(2, 10.0)  # 0.2 token a second, burst of 2
+        bucket, wait = ratelimit.decide(ratelimit.Bucket(2.0, 0.0), policy, 0.0)
+        self.assertEqual((bucket.tokens, wait), (1.0, 0.0))
+        bucket, wait = ratelimit.decide(bucket, policy, 0.0)
+        self.assertEqual((bucket.tokens, wait), (0.0, 0.0))
+        bucket, wait = ratelimit.decide(bucket, policy, 1.0)
+        self.assertAlmostEqual(wait, 4.0)  # 0.2 refilled, 0.8 to go at 0.2/s
+        self.assertAlmostEqual(bucket.tokens, 0.2)
+        full = ratelimit.Bucket(2.0, 0.0, blocked_until=5.0)
+        bucket, wait = ratelimit.decide(full, policy, 1.0)
+        self.assertEqual((bucket.tokens, wait), (0.0, 4.0))
+        with self.assertRaises(ValueError):
+            ratelimit.RatePolicy(0, 1.0)
+
+    def test_only_failures_before_the_request_was_written_count_as_unsent(self):
+        unsent = (
+            requests.ConnectTimeout(),
+            requests.ConnectionError(MaxRetryError(None, "/", NewConnectionError(None, "x"))),
+            requests.exceptions.SSLError(),
+        )
+        sent = (
+            requests.ReadTimeout(),
+            requests.ConnectionError(ProtocolError("Connection aborted.",
+                                                   ConnectionResetError())),
+        )
+        for exc in unsent:
+            self.assertFalse(client.request_written(exc), exc)
+        for exc in sent:
+            self.assertTrue(client.request_written(exc), exc)
