@@ -104,10 +104,19 @@ class IpaiWafAssessment(models.Model):
         return records
 
     def write(self, vals):
-        allowed = {"state", "check_done", "check_total", "overall_score", "grade", "status_label"}
-        if any(rec.frozen for rec in self) and set(vals) - allowed - {"frozen"}:
+        # A frozen milestone takes chatter and activities only; "Unfreeze" is the way out.
+        changed = {k for k in vals if not k.startswith(("message_", "activity_"))}
+        if changed and any(rec.frozen for rec in self) and \
+                not self.env.context.get("ipai_waf_unfreeze"):
             raise UserError(self.env._("A frozen milestone cannot be changed."))
+        if vals.get("frozen") and not self.env.context.get("ipai_waf_freeze"):
+            raise UserError(self.env._("Use Freeze as milestone to freeze an assessment."))
         return super().write(vals)
+
+    def unlink(self):
+        if any(self.mapped("frozen")):
+            raise UserError(self.env._("A frozen milestone cannot be deleted."))
+        return super().unlink()
 
     @api.model
     def _ensure_job_channel(self):
@@ -625,7 +634,18 @@ class IpaiWafAssessment(models.Model):
     # ------------------------------------------------------------------ milestones
     def action_freeze(self):
         self._recompute_scores()
-        self.write({"frozen": True, "state": "done"})
+        self.with_context(ipai_waf_freeze=True).write({"frozen": True, "state": "done"})
+        return True
+
+    def action_unfreeze(self, reason=None):
+        """The only way to change a milestone again: a manager's, recorded in the chatter."""
+        if not self.env.user.has_group("ipai_waf_assessment.assessment_group_manager"):
+            raise UserError(self.env._("Only Assessment Managers may unfreeze a milestone."))
+        for rec in self.filtered("frozen"):
+            rec.with_context(ipai_waf_unfreeze=True).write({"frozen": False})
+            rec.message_post(body=self.env._(
+                "Unfrozen by %(user)s. Reason: %(reason)s", user=self.env.user.name,
+                reason=reason or self.env._("none given")))
         return True
 
     def compare(self, other_id):
@@ -691,6 +711,7 @@ class IpaiWafAssessment(models.Model):
 
 class IpaiWafFinding(models.Model):
     _name = "ipai.waf.finding"
+    _inherit = ["ipai.waf.frozen.guard"]
     _description = "Well-Architected Finding"
     _order = "pillar_id, control_id, id"
 
@@ -758,6 +779,7 @@ class IpaiWafFinding(models.Model):
 
 class IpaiWafPillarScore(models.Model):
     _name = "ipai.waf.pillar.score"
+    _inherit = ["ipai.waf.frozen.guard"]
     _description = "Well-Architected Pillar Score"
     _order = "assessment_id, pillar_id"
 
@@ -794,6 +816,7 @@ class IpaiWafPillarScore(models.Model):
 
 class IpaiWafRisk(models.Model):
     _name = "ipai.waf.risk"
+    _inherit = ["ipai.waf.frozen.guard"]
     _description = "Well-Architected Risk"
     _order = "rating desc, id"
 
@@ -849,6 +872,7 @@ class IpaiWafRisk(models.Model):
 
 class IpaiWafRecommendation(models.Model):
     _name = "ipai.waf.recommendation"
+    _inherit = ["ipai.waf.frozen.guard"]
     _description = "Well-Architected Recommendation"
     _order = "phase, priority, id"
 

@@ -634,3 +634,67 @@ class TestAssessment(TransactionCase):
         outsider = new_test_user(self.env, login="quokka_out", groups="base.group_user")
         with self.assertRaises(AccessError):
             self.Assessment.with_user(outsider).search([])
+
+
+@tagged("post_install", "-at_install")
+class TestFrozenMilestones(TransactionCase):
+    """An Assessment User tries every edit the issue saw go through on a frozen milestone."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user = new_test_user(cls.env, login="frozen_assessor",
+                                 groups="ipai_waf_assessment.assessment_group_user")
+        cls.manager = new_test_user(cls.env, login="frozen_manager",
+                                    groups="ipai_waf_assessment.assessment_group_manager")
+        cls.control = cls.env["ipai.waf.control"].search([], limit=1)
+        cls.other_control = cls.env["ipai.waf.control"].search(
+            [("pillar_id", "=", cls.control.pillar_id.id), ("id", "!=", cls.control.id)],
+            limit=1)
+
+    def test_nothing_of_a_frozen_milestone_can_change_until_a_manager_unfreezes(self):
+        Assessment = self.env["ipai.waf.assessment"].with_user(self.user)
+        assessment = Assessment.create({"name": "Frozen", "workload": "frozen"})
+        finding = self.env["ipai.waf.finding"].with_user(self.user).create({
+            "assessment_id": assessment.id, "control_id": self.control.id,
+            "pillar_id": self.control.pillar_id.id, "status": "missing"})
+        self.env["ipai.waf.risk"].with_user(self.user).create({
+            "assessment_id": assessment.id, "title": "Outage"})
+        assessment.action_freeze()
+        score = assessment.pillar_score_ids[:1]
+        self.assertTrue(score, "the freeze computed the pillar scores")
+        grade, overall = assessment.grade, assessment.overall_score
+        attempts = {
+            "finding status": lambda: finding.write({"status": "implemented"}),
+            "new finding": lambda: self.env["ipai.waf.finding"].with_user(self.user).create({
+                "assessment_id": assessment.id, "control_id": self.other_control.id,
+                "pillar_id": self.control.pillar_id.id, "status": "implemented"}),
+            "delete finding": finding.unlink,
+            "pillar override": lambda: score.with_user(self.user).write({
+                "override_score": 99, "override_justification": "trust me"}),
+            "overall score": lambda: assessment.write({"overall_score": 99}),
+            "grade": lambda: assessment.write({"grade": "A+"}),
+            "frozen flag": lambda: assessment.write({"frozen": False}),
+            "new risk": lambda: self.env["ipai.waf.risk"].with_user(self.user).create({
+                "assessment_id": assessment.id, "title": "Another"}),
+            "risk edit": lambda: assessment.risk_ids.with_user(self.user).write(
+                {"title": "Renamed"}),
+            "new recommendation": lambda: self.env["ipai.waf.recommendation"].with_user(
+                self.user).create({"assessment_id": assessment.id, "title": "Later"}),
+            "delete milestone": assessment.unlink,
+            "user unfreezes": assessment.action_unfreeze,
+        }
+        for what, attempt in attempts.items():
+            with self.subTest(what=what), self.assertRaises(UserError):
+                attempt()
+        assessment.invalidate_recordset()
+        self.assertEqual((assessment.frozen, assessment.grade, assessment.overall_score),
+                         (True, grade, overall))
+        self.assertEqual(finding.status, "missing")
+        # A manager unfreezes, and the chatter says who and why.
+        assessment.with_user(self.manager).action_unfreeze(reason="wrong evidence")
+        self.assertFalse(assessment.frozen)
+        self.assertIn(self.manager.name, assessment.message_ids[:1].body)
+        self.assertIn("wrong evidence", assessment.message_ids[:1].body)
+        finding.write({"status": "implemented"})
+        self.assertEqual(finding.status, "implemented")
