@@ -113,10 +113,10 @@ class IpaiWafAssessment(models.Model):
             raise UserError(self.env._("Use Freeze as milestone to freeze an assessment."))
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_frozen(self):
         if any(self.mapped("frozen")):
             raise UserError(self.env._("A frozen milestone cannot be deleted."))
-        return super().unlink()
 
     @api.model
     def _ensure_job_channel(self):

@@ -31,6 +31,6 @@ class IpaiWafFrozenGuard(models.AbstractModel):
         self._check_not_frozen(targets)
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_frozen(self):
         self._check_not_frozen(self.mapped("assessment_id"))
-        return super().unlink()
