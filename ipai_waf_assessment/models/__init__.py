@@ -1,2 +1,13 @@
 from . import ipai_waf_frozen_guard  # noqa: I001 - first: the models below inherit it
-from . import ipai_waf_assessment, ipai_waf_catalog, ipai_waf_check_registry
+from . import (
+    ipai_waf_framework,
+    ipai_waf_pillar,
+    ipai_waf_control,
+    ipai_waf_grade_band,
+    ipai_waf_assessment,
+    ipai_waf_finding,
+    ipai_waf_pillar_score,
+    ipai_waf_risk,
+    ipai_waf_recommendation,
+    ipai_waf_check_registry,
+)

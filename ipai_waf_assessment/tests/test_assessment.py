@@ -505,7 +505,7 @@ class TestAssessment(TransactionCase):
             self.assertEqual(assessment.state, "running")
             self.assertEqual(assessment.check_done, 0)
             with self.assertLogs(
-                "odoo.addons.ipai_waf_assessment.models.ipai_waf_assessment", "ERROR"
+                "odoo.addons.ipai_waf_assessment.models.ipai_waf_finding", "ERROR"
             ) as logs:
                 trap.perform_enqueued_jobs()
             self.assertIn("action:__test__.crash_check", "".join(logs.output))

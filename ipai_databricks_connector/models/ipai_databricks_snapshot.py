@@ -1,0 +1,376 @@
+"""Databricks view snapshots: one refresh of a view, its chain of queue jobs and its counts."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import psycopg2
+from duckdb import Error as DuckDBError
+from psycopg2 import sql as pgsql
+
+from odoo import api, fields, models
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.exceptions import UserError
+
+from ..lakehouse import errors, pgload, quality
+from ..lakehouse.statement_client import manifest_arrow_schema
+from .ipai_databricks_view import DONE_STATES
+
+
+class IpaiDatabricksSnapshot(models.Model):
+    _name = "ipai.databricks.snapshot"
+    _description = "Databricks view snapshot"
+    _order = "id desc"
+
+    view_id = fields.Many2one("ipai.databricks.view", required=True, ondelete="cascade",
+                              index=True)
+    company_id = fields.Many2one(related="view_id.company_id", store=True)
+    mode = fields.Selection([("full", "Full"), ("incremental", "Incremental")], required=True,
+                            default="full")
+    state = fields.Selection(
+        [("queued", "Queued"), ("queried", "Query done"), ("loaded", "Loaded"),
+         ("checked", "Quality passed"), ("published", "Published"),
+         ("rejected", "Rejected by data quality"), ("failed", "Failed")],
+        default="queued", required=True, readonly=True)
+    requested_by = fields.Many2one("res.users")
+    statement_id = fields.Char(readonly=True)
+    delta_version = fields.Integer(readonly=True, default=-1,
+                                   help="-1 when the source is not a single Delta table.")
+    source_committed_at = fields.Datetime(readonly=True,
+                                          help="Commit time of the Delta version read.")
+    job_run_id = fields.Many2one("ipai.databricks.job.run", readonly=True,
+                                 help="The job run that last wrote the source table.")
+    truncated = fields.Boolean(readonly=True)
+    row_count = fields.Integer(readonly=True, help="Rows in the published model.")
+    loaded_rows = fields.Integer(readonly=True, help="Rows loaded by this refresh.")
+    watermark_from = fields.Char(readonly=True)
+    refreshed_at = fields.Datetime(readonly=True)
+    duration_seconds = fields.Float(readonly=True)
+    quality_pass_rate = fields.Float(readonly=True, string="Quality pass rate (%)")
+    quality_result_ids = fields.One2many("ipai.databricks.quality.result", "snapshot_id")
+    message = fields.Text(readonly=True)
+    started_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
+
+    # -- steps (queue jobs) ------------------------------------------------------------
+
+    def _staging_table(self):
+        return f"{self.view_id.model_name}__stg{self.id}"
+
+    def _skip(self, expected=None):
+        """True when this step must not run: the snapshot failed, or the step already ran.
+
+        A queue job performed again (queue_job requeues the jobs of a dead worker) then
+        does nothing: every load and publish happens once per snapshot.
+        """
+        return self.state in ("rejected", "failed") or bool(expected and self.state != expected)
+
+    def _skipped(self):
+        if self.state in ("rejected", "failed"):
+            return self.message
+        return self.env._("Already done (the snapshot is %s).", self.state)
+
+    def _fail(self, exc_or_msg):
+        message = str(exc_or_msg)
+        self._drop_staging()
+        self.write({"state": "failed", "message": message})
+        self.view_id.write({"refresh_state": "failed", "last_error": message})
+        self.view_id.message_post(body=self.env._("Refresh failed: %s", message))
+        return message
+
+    def _handle(self, exc):
+        """Retryable Databricks errors become job retries while retries remain."""
+        retryable = isinstance(exc, errors.DatabricksError) and exc.retryable
+        job_uuid = self.env.context.get("job_uuid")
+        # sudo: the running job's own record, to read its retry count.
+        job = job_uuid and self.env["queue.job"].sudo().search([("uuid", "=", job_uuid)], limit=1)
+        last_try = job and job.max_retries and job.retry + 1 >= job.max_retries
+        if retryable and job and not last_try:
+            raise RetryableJobError(str(exc), seconds=int(getattr(exc, "retry_after", 0) or 10))
+        return self._fail(exc)
+
+    @api.model
+    def _cron_watchdog(self):
+        """Fail refreshes that can no longer end on their own.
+
+        A snapshot is stuck when no live queue job works on it any more (its job
+        failed, was cancelled, or vanished with its worker), or when it has been running
+        longer than ``ipai_databricks_connector.refresh_timeout_hours`` (default 6).
+        """
+        # sudo: the watchdog reads the system's queue jobs and parameters.
+        raw = self.env["ir.config_parameter"].sudo().get_param(
+            "ipai_databricks_connector.refresh_timeout_hours", "6")
+        try:
+            limit = timedelta(hours=float(raw))
+        except ValueError:
+            limit = timedelta(hours=6)
+        now = fields.Datetime.now()
+        grace = now - timedelta(minutes=10)  # a chain being enqueued right now
+        stuck = self.search([("state", "not in", DONE_STATES), ("create_date", "<", grace)])
+        if not stuck:
+            return 0
+        self.env.cr.execute(
+            "SELECT DISTINCT (jsonb_array_elements_text(records->'ids'))::int FROM queue_job "
+            "WHERE model_name = %s AND state IN ('wait_dependencies', 'pending', 'enqueued', "
+            "'started')", [self._name])
+        alive = {row[0] for row in self.env.cr.fetchall()}
+        failed = 0
+        for snap in stuck:
+            if snap.id not in alive:
+                reason = self.env._("The refresh job ended without finishing the refresh "
+                                    "(failed, cancelled or its worker died).")
+            elif snap.create_date < now - limit:
+                reason = self.env._("The refresh ran longer than %s hours.", raw)
+                self.env["queue.job"].sudo().search([
+                    ("model_name", "=", self._name), ("state", "in", ("pending", "enqueued",
+                                                                      "wait_dependencies")),
+                ]).filtered(lambda j, s=snap: s.id in j.records.ids).button_cancelled()
+            else:
+                continue
+            snap._fail(self.env._("Stopped by the watchdog: %s", reason))
+            failed += 1
+        return failed
+
+    def _drop_staging(self):
+        self.env.cr.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(
+            pgsql.Identifier(self._staging_table())))
+
+    def _job_cancel_statement(self):
+        client = self.env["ipai.databricks"]._statement_client(self.view_id.workspace_id)
+        try:
+            client.cancel(self.statement_id)
+        except errors.DatabricksError as exc:
+            return self.env._("Could not cancel statement %(s)s: %(e)s", s=self.statement_id,
+                              e=exc)
+        return self.env._("Statement %s canceled.", self.statement_id)
+
+    def _job_query(self):
+        """Run the query (Databricks: submit and wait) and record its provenance."""
+        self.ensure_one()
+        if self._skip("queued"):
+            return self._skipped()
+        view = self.view_id
+        ws = view.workspace_id
+        vals = {"state": "queried", "job_run_id": self._source_run().id}
+        try:
+            sql_text, params = self._query()
+            if ws.backend == "local":
+                lake = ws._lakehouse()
+                if view._is_table_source():
+                    name = view.source.strip()
+                    history = lake.history(name)
+                    vals["delta_version"] = history[0]["version"]
+                    ts = history[0].get("timestamp")
+                    if ts:
+                        vals["source_committed_at"] = datetime.fromtimestamp(
+                            ts / 1000, UTC).replace(tzinfo=None)
+            else:
+                client = self.env["ipai.databricks"]._statement_client(ws)
+                response = client.submit(sql_text, parameters=params,
+                                         row_limit=view.row_limit or None)
+                response = client.wait(response)
+                manifest = response.get("manifest") or {}
+                vals.update(statement_id=response["statement_id"],
+                            truncated=bool(manifest.get("truncated")))
+        except (errors.DatabricksError, UserError, OSError, ValueError, DuckDBError) as exc:
+            return self._handle(exc)
+        self.write(vals)
+        return self.env._("Query done.")
+
+    def _query(self):
+        view = self.view_id
+        sql_text, params = view._source_sql(), {}
+        if self.mode == "incremental":
+            column = view._columns().get(view.watermark_column)
+            if not column:
+                raise UserError(self.env._("The watermark column %s is not in the view.",
+                                           view.watermark_column))
+            # The largest value, compared as the source type: a BIGINT kept as text
+            # compares as a number ("12" > "9"), a timestamp as naive UTC.
+            numeric = view._watermark_is_number()
+            # As text: Odoo's cursor would turn numeric into a float (exact only to 2**53).
+            template = "SELECT max({}::numeric)::text FROM {}" if numeric else \
+                "SELECT max({}) FROM {}"
+            self.env.cr.execute(pgsql.SQL(template).format(
+                pgsql.Identifier(column), pgsql.Identifier(view.model_name)))
+            last = self.env.cr.fetchone()[0]
+            if last is not None and numeric:
+                last = Decimal(last)
+                last = int(last) if last == last.to_integral_value() else last
+            if last is not None:
+                # The watermark column is a validated identifier, quoted in the source's
+                # dialect (it may be a reserved word); its value is bound.
+                quote = "`" if view.backend == "databricks" else '"'
+                sql_text = (f"SELECT * FROM ({sql_text}) AS src "  # noqa: S608
+                            f"WHERE {quote}{view.watermark_column}{quote} > :ipai_watermark")
+                params = {"ipai_watermark": last}
+                self.watermark_from = str(last)
+        return sql_text, params
+
+    def _source_run(self):
+        view = self.view_id
+        if not view._is_table_source():
+            return self.env["ipai.databricks.job.run"]
+        return self.env["ipai.databricks.job.run"].search([
+            ("job_id.workspace_id", "=", view.workspace_id.id),
+            ("job_id.target_table", "=", view.source.strip()), ("state", "=", "success"),
+        ], limit=1, order="end_time desc, id desc")
+
+    def _batches(self):
+        view = self.view_id
+        ws = view.workspace_id
+        if ws.backend == "local":
+            sql_text, params = self._query()
+            reader = ws._lakehouse().execute(sql_text, params)
+            limit = view.row_limit
+            if not limit:
+                return reader.schema, iter(reader)
+            return reader.schema, self._limited(reader, limit)
+        client = self.env["ipai.databricks"]._statement_client(ws)
+        response = client.wait(self.statement_id)
+        return manifest_arrow_schema(response["manifest"]), client.iter_batches(response)
+
+    def _limited(self, reader, limit):
+        left = limit
+        for batch in reader:
+            if left <= 0:
+                self.truncated = True
+                return
+            if batch.num_rows > left:
+                self.truncated = True
+                yield batch.slice(0, left)
+                return
+            left -= batch.num_rows
+            yield batch
+
+    def _job_load(self):
+        """COPY the result into a staging table, batch by batch (bounded memory)."""
+        self.ensure_one()
+        if self._skip("queried"):
+            return self._skipped()
+        cr = self.env.cr
+        started = time.monotonic()
+        try:
+            # A failure mid-COPY aborts only this savepoint, so the failure can be recorded.
+            with cr.savepoint(flush=False):
+                stream = self._copy_to_staging()
+        except (errors.DatabricksError, UserError, OSError, ValueError, DuckDBError,
+                psycopg2.Error) as exc:
+            return self._handle(exc)
+        message = self.env._("%s rows loaded.", stream.rows)
+        if stream.nul_report:
+            message += " " + self.env._(
+                "NUL characters removed: %s.", ", ".join(
+                    f"{col} ({n})" for col, n in sorted(stream.nul_report.items())))
+        self.write({"state": "loaded", "loaded_rows": stream.rows, "message": message,
+                    "duration_seconds": time.monotonic() - started})
+        return message
+
+    def _copy_to_staging(self):
+        view = self.view_id
+        cr = self.env.cr
+        schema, batches = self._batches()
+        mapping = view._columns()
+        if list(schema.names) != list(mapping):
+            changed = set(schema.names) ^ set(mapping)
+            raise UserError(self.env._(
+                "The source schema changed (columns %s). Create the model again.",
+                ", ".join(sorted(changed)) or self.env._("reordered")))
+        live = pgsql.Identifier(view.model_name)
+        staging = pgsql.Identifier(self._staging_table())
+        cr.execute(pgsql.SQL("DROP TABLE IF EXISTS {s}; CREATE TABLE {s} (LIKE {l})").format(
+            s=staging, l=live))
+        first_id = 1
+        if self.mode == "incremental":
+            cr.execute(pgsql.SQL("SELECT COALESCE(max(id), 0) + 1 FROM {}").format(live))
+            first_id = cr.fetchone()[0]
+        columns = [pgsql.Identifier("id")] + [pgsql.Identifier(mapping[c]) for c in schema.names]
+        nul_report = {}
+        stream = pgload.CopyStream(pgload.with_ids(batches, first_id, nul_report))
+        stream.nul_report = nul_report
+        copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+            staging, pgsql.SQL(", ").join(columns))
+        cr._obj.copy_expert(copy.as_string(cr._obj), stream, size=1 << 20)
+        return stream
+
+    def _job_quality(self):
+        """Evaluate the view's rules on the staging table; block publication on failure."""
+        self.ensure_one()
+        if self._skip("loaded"):
+            return self._skipped()
+        view = self.view_id
+        rules = view.rule_ids.filtered("active")
+        if not rules:
+            self.write({"state": "checked", "quality_pass_rate": 100.0})
+            return self.env._("No quality rule.")
+        cr = self.env.cr
+
+        def execute(query, params):
+            cr.execute(query, params)
+            return cr.fetchone()
+
+        try:
+            with cr.savepoint(flush=False):  # a rule's SQL error aborts only this savepoint
+                results = quality.evaluate(rules._to_engine(view._columns()),
+                                           f'"{self._staging_table()}"', execute, "postgres")
+        except (psycopg2.Error, ValueError) as exc:
+            return self._fail(self.env._("A quality rule could not be evaluated: %s",
+                                         str(exc).strip()))
+        rules._record_results(results, view_id=view.id, snapshot_id=self.id)
+        summary = quality.summarize(results, threshold=view.quality_threshold)
+        if summary["publishable"]:
+            self.write({"state": "checked", "quality_pass_rate": summary["pass_rate"]})
+            return self.env._("Quality passed (%s%%).", round(summary["pass_rate"], 2))
+        self._drop_staging()
+        names = {str(r.id): r.name for r in rules}
+        failed = ", ".join(names[c] for c in summary["failed_rules"])
+        reason = self.env._(
+            "Not published: pass rate %(rate).2f%% (threshold %(threshold).2f%%)%(failed)s.",
+            rate=summary["pass_rate"], threshold=view.quality_threshold,
+            failed=self.env._("; failing rules: %s", failed) if failed else "")
+        self.write({"state": "rejected", "quality_pass_rate": summary["pass_rate"],
+                    "message": reason})
+        view.write({"refresh_state": "blocked", "last_error": reason,
+                    "last_quality_pass_rate": summary["pass_rate"]})
+        view.message_post(body=reason)
+        return reason
+
+    def _job_publish(self):
+        """Swap the staging table in (full) or append it (incremental), in one transaction:
+        readers see the previous snapshot until this commits."""
+        self.ensure_one()
+        if self._skip("checked"):
+            return self._skipped()
+        view = self.view_id
+        cr = self.env.cr
+        live, staging = view.model_name, self._staging_table()
+        try:
+            with cr.savepoint(flush=False):
+                self._swap_in(live, staging)
+        except psycopg2.Error as exc:
+            return self._fail(self.env._("Publishing failed: %s", str(exc).strip()))
+        cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
+        count = cr.fetchone()[0]
+        self.env[live].invalidate_model()
+        self.write({"state": "published", "row_count": count,
+                    "refreshed_at": fields.Datetime.now()})
+        view.write({"current_snapshot_id": self.id, "refresh_state": "idle", "last_error": False,
+                    "last_quality_pass_rate": self.quality_pass_rate})
+        return self.env._("Published %s rows.", count)
+
+    def _swap_in(self, live, staging):
+        cr = self.env.cr
+        if self.mode == "incremental":
+            cr.execute(pgsql.SQL("INSERT INTO {l} SELECT * FROM {s}; DROP TABLE {s}").format(
+                l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
+        else:
+            old = f"{live}__old{self.id}"
+            # Named explicitly: PostgreSQL would truncate a long generated name.
+            cr.execute(pgsql.SQL(
+                "ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id);"
+                "ALTER TABLE {l} RENAME TO {o};"
+                "ALTER TABLE {s} RENAME TO {l};"
+                "DROP TABLE {o};"
+                "ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk};"
+            ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
+                     spk=pgsql.Identifier(f"{staging}_pk"),
+                     lpk=pgsql.Identifier(f"{live}_pkey")))

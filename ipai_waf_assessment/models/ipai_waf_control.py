@@ -1,0 +1,43 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
+from odoo import fields, models
+
+from .ipai_waf_framework import SEVERITIES
+
+
+class IpaiWafControl(models.Model):
+    _name = "ipai.waf.control"
+    _description = "Well-Architected Control"
+    _order = "pillar_id, sequence, id"
+
+    pillar_id = fields.Many2one("ipai.waf.pillar", required=True, ondelete="cascade", index=True)
+    framework_id = fields.Many2one(related="pillar_id.framework_id", store=True)
+    code = fields.Char(required=True, help="Stable code that survives re-imports.")
+    name = fields.Char(required=True, translate=True)
+    description = fields.Text(translate=True)
+    severity = fields.Selection(SEVERITIES, required=True, default="medium")
+    weight = fields.Float(default=1.0)
+    recommendation = fields.Text(translate=True)
+    reference_url = fields.Char(string="Reference URL")
+    check_key = fields.Char(help="Key of the automated check that gathers evidence.")
+    extra_pillar_ids = fields.Many2many(
+        "ipai.waf.pillar", "ipai_waf_control_extra_pillar_rel", "control_id", "pillar_id",
+        string="Also counts for",
+    )
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", index=True,
+        help="Empty for the shared catalog; set on the controls an import created for "
+        "one company.",
+    )
+    aliases = fields.Char(
+        help="Other names reports use for this control, separated by ';' (matched by "
+        "the importer before fuzzy matching)."
+    )
+    source = fields.Char(
+        help="Where an imported control comes from (aws_lens:<lens>, "
+        "azure_checklist:<checklist>, markdown)."
+    )
+
+    # a company may hold its own control with a code of the shared catalog
+    _code_uniq = models.UniqueIndex("(code, company_id) NULLS NOT DISTINCT")
