@@ -466,7 +466,7 @@ class IpaiWafAssessment(models.Model):
                         "of scope, business priorities, architecture constraints); recorded "
                         "as Other", where=where, name=row["component"]))
             finding_vals.append(vals)
-        self.env["ipai.waf.finding"].create(finding_vals)
+        self.env["ipai.waf.finding"]._create_bulk(finding_vals)
 
         Score = self.env["ipai.waf.pillar.score"]
         existing = {s.pillar_id.id: s for s in self.pillar_score_ids}

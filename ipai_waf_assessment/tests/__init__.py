@@ -1,1 +1,1 @@
-from . import test_assessment, test_engine_importers, test_tour
+from . import test_assessment, test_engine_importers, test_finding_bulk, test_tour
