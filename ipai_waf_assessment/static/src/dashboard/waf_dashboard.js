@@ -8,6 +8,7 @@
  */
 import { Component, onWillStart } from "@odoo/owl";
 import { makeContext } from "@web/core/context";
+import { Domain } from "@web/core/domain";
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
@@ -44,7 +45,8 @@ export class WafDashboard extends Component {
                 [(search && search[0]) || false, "search"],
             ],
             context,
-            domain: action.domain || [],
+            // the action holds its domain as text; the view wants a list
+            domain: new Domain(action.domain || []).toList({ ...user.context, ...context }),
             display: { controlPanel: false },
             selectRecord: (resId) =>
                 this.actionService.doAction({
