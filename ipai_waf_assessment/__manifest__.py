@@ -18,12 +18,16 @@
         "data/ipai_waf_assessment_data.xml",
         "data/ir_cron_data.xml",
         "data/queue_job_data.xml",
+        "report/ipai_waf_assessment_report.xml",
         "views/ipai_waf_catalog_views.xml",
         "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
-        "report/ipai_waf_assessment_report.xml",
+        "views/ipai_waf_dashboard_views.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "ipai_waf_assessment/static/src/dashboard/*",
+        ],
         "web.assets_tests": [
             "ipai_waf_assessment/static/tests/tours/*.js",
         ],

@@ -5,6 +5,7 @@ from . import (
     ipai_waf_control,
     ipai_waf_grade_band,
     ipai_waf_assessment,
+    ipai_waf_assessment_dashboard,
     ipai_waf_finding,
     ipai_waf_pillar_score,
     ipai_waf_risk,

@@ -1,1 +1,8 @@
-from . import test_assessment, test_engine_importers, test_finding_bulk, test_tour
+from . import (
+    test_assessment,
+    test_engine_importers,
+    test_finding_bulk,
+    test_first_run,
+    test_report_pdf,
+    test_tour,
+)

@@ -40,3 +40,10 @@ class TestAssessmentTour(HttpCase):
         self.assertFalse(self.env["ipai.waf.control"].search([("name", "=", "Tour failover")]))
         self.assertTrue(assessment.finding_ids.filtered(
             lambda f: f.control_id.name == "Tour backups" and f.status == "implemented"))
+
+
+@tagged("post_install", "-at_install")
+class TestDashboardTour(HttpCase):
+    def test_tour_dashboard_is_the_first_screen(self):
+        self.env["ipai.waf.assessment"]._create_demo_this_odoo()
+        self.start_tour("/odoo", "ipai_waf_dashboard_tour", login="admin", timeout=180)

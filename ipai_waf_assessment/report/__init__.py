@@ -1,0 +1,1 @@
+from . import ipai_waf_assessment_report
