@@ -166,6 +166,38 @@ class TestMarkdownCorpus(BaseCase):
         self.assertEqual(rep.recommendations[5].effort_days, 2.0)
         self.assertEqual(rep.findings, [])
 
+    def test_05_roadmap_tables_with_a_status_column_keep_their_states(self):
+        # A roadmap tracked over months carries its progress; the column is no finding.
+        rep = parse_markdown("""# Roadmap
+
+## Reliability
+
+### Improvement Roadmap
+
+| # | Recommendation | Phase | Owner | Status |
+|---|----------------|-------|-------|--------|
+| 1 | Enable PITR | 0-30 days | ops | âœ… Done |
+| 2 | Multi-zone deployment | 30-60 days | | In Progress |
+| 3 | Chaos testing | 60-90 days | | not started |
+| 4 | Retire the FTP drop | Later | | Won't do |
+| 5 | Archive cold data | Later | | |
+""")
+        self.assertEqual(rep.findings, [])
+        self.assertEqual([(r.title, r.phase, r.state) for r in rep.recommendations], [
+            ("Enable PITR", "0_30", "done"), ("Multi-zone deployment", "30_60", "doing"),
+            ("Chaos testing", "60_90", "todo"), ("Retire the FTP drop", "later", "dropped"),
+            ("Archive cold data", "later", None),
+        ])
+        # a findings table with a Recommendation column is still a findings table
+        rep = parse_markdown("""## Reliability
+
+| Recommendation | Phase | Status |
+|----------------|-------|--------|
+| Backups | 0-30 days | ✅ Implemented |
+| Failover | 30-60 days | ❌ Missing |
+""")
+        self.assertEqual([f.status for f in rep.findings], ["implemented", "missing"])
+
     def test_06_risk_tables_colours_and_register_statuses(self):
         rep = read("report_06_risks.md")
         self.assertEqual([(r.title, r.likelihood, r.impact, r.severity, r.state,

@@ -48,6 +48,7 @@ from .common import (
     IMPACT_WORDS,
     LIKELIHOOD_WORDS,
     MAX_FIELD,
+    PLAN_STATE_WORDS,
     STATUS_MARKERS,
     ImportFormatError,
     ParsedFinding,
@@ -544,9 +545,11 @@ class _Reader:
             return self.risk_table(risk, rows)
         roles = _roles(header, COLUMNS)
         plan = _roles(header, ROADMAP_COLUMNS)
-        if "title" in plan and "status" not in roles and (
+        if "title" in plan and (
             "phase" in plan or self.phase() or {"effort", "priority"} & set(plan)
-        ) and "component" not in roles and "current" not in roles:
+        ) and "component" not in roles and "current" not in roles and (
+            "status" not in roles or self._plan_states(rows, roles["status"])
+        ):
             return self.roadmap_table(plan, rows)
         if "status" not in roles:
             marked = [i for i in range(len(header)) if i not in roles.values() and
@@ -575,6 +578,18 @@ class _Reader:
         elif rows:
             self.warn(line_no, f"table with columns {header} has no status or score column; "
                                f"its {len(rows)} row(s) not read")
+
+    @staticmethod
+    def _plan_states(rows, idx):
+        """Whether a column mostly holds roadmap words (to do, in progress, done).
+
+        Implementation words (Implemented, Missing) make it a findings table, whatever
+        the markers: the word states the status.
+        """
+        cells = [cells[idx] for _n, cells in rows if idx < len(cells) and cells[idx]
+                 and not empty_cell(cells[idx])]
+        planned = sum(1 for c in cells if norm(fix_mojibake(c)) in PLAN_STATE_WORDS)
+        return bool(cells) and planned * 2 >= len(cells)
 
     @staticmethod
     def _cell(cells, roles, role):
