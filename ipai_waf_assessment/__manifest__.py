@@ -19,6 +19,8 @@
         "data/ir_cron_data.xml",
         "data/queue_job_data.xml",
         "views/ipai_waf_catalog_views.xml",
+        "wizard/ipai_waf_unfreeze_wizard_views.xml",
+        "wizard/ipai_waf_review_wizard_views.xml",
         "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
         "report/ipai_waf_assessment_report.xml",
