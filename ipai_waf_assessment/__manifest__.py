@@ -20,6 +20,8 @@
         "data/queue_job_data.xml",
         "report/ipai_waf_assessment_report.xml",
         "views/ipai_waf_catalog_views.xml",
+        "wizard/ipai_waf_unfreeze_wizard_views.xml",
+        "wizard/ipai_waf_review_wizard_views.xml",
         "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
         "views/ipai_waf_dashboard_views.xml",

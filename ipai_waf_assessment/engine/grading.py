@@ -76,3 +76,34 @@ def grade_for(score, bands=None):
             return band.grade, band.label
     floor = ordered[-1]
     return floor.grade, floor.label
+
+
+def bands_to_data(bands):
+    """The bands as plain data (a list of dicts, highest first), to store with a milestone.
+
+    A frozen milestone keeps this list: its grade is computed from it, so changing the
+    company's bands later changes the grades of open assessments only.
+    """
+    ordered = sorted(bands, key=lambda b: b.min_score, reverse=True)
+    if not ordered:
+        raise ValueError("no grade bands")
+    return [{"min_score": float(b.min_score), "grade": b.grade, "label": b.label or ""}
+            for b in ordered]
+
+
+def bands_from_data(data):
+    """The :class:`GradeBand` list of :func:`bands_to_data`'s output.
+
+    Raises ValueError for anything else (a stored snapshot is never guessed at).
+    """
+    if not isinstance(data, list) or not data:
+        raise ValueError(f"grade bands must be a non-empty list, not {data!r}")
+    bands = []
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get("grade"), str):
+            raise ValueError(f"a grade band needs a grade: {item!r}")
+        score = item.get("min_score")
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            raise ValueError(f"a grade band needs a numeric min_score: {item!r}")
+        bands.append(GradeBand(float(score), item["grade"], str(item.get("label") or "")))
+    return bands

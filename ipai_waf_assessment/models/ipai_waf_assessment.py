@@ -6,12 +6,12 @@ from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
 from odoo.tools import SQL
 
 from ..engine import importers
-from ..engine.grading import grade_for
+from ..engine.grading import bands_from_data, bands_to_data, grade_for
 from ..engine.rubric import RUBRIC_VERSION, FindingInput, PillarInput, get_rubric
 from ..engine.scorecard import content_hash, render_gaps_markdown, validate
 
@@ -28,6 +28,25 @@ STATUSES = [
     ("not_applicable", "Not applicable"),
     ("unknown", "Unknown"),
 ]
+MANAGER_GROUP = "ipai_waf_assessment.assessment_group_manager"
+REVIEW_STATES = [
+    ("draft", "Not reviewed"),
+    ("in_review", "In review"),
+    ("approved", "Approved"),
+    ("changes_requested", "Changes requested"),
+]
+DECISIONS = [
+    ("go", "Go"),
+    ("go_with_conditions", "Go with conditions"),
+    ("no_go", "No-go"),
+]
+# Written only by the assessment's own actions (scoring, freeze, unfreeze, review), which
+# check the caller's rights first; write() and create() refuse them from anyone else.
+REVIEW_FIELDS = {"review_state", "review_decision", "review_reasons", "reviewed_by_id",
+                 "reviewed_at", "reviewer_id"}
+PROTECTED_FIELDS = {"frozen", "rubric_version", "grade_bands", "overall_score", "grade",
+                    "status_label"} | (REVIEW_FIELDS - {"reviewer_id"})
+GRADE_COLOURS = {"A": "success", "B": "info", "C": "warning", "D": "danger", "F": "danger"}
 
 
 def _norm(text):
@@ -75,16 +94,97 @@ class IpaiWafAssessment(models.Model):
     stated_scores = fields.Text(
         readonly=True, copy=False,
         help="Framework scores and grades the imported report states, as written.")
-    decision = fields.Text(readonly=True, copy=False,
+    decision = fields.Text(readonly=True, copy=False, string="Stated verdict",
                            help="The verdict the imported report records (go-live status).")
+    stated_decision = fields.Selection(
+        DECISIONS, readonly=True, copy=False,
+        help="The go / no-go decision the imported report states, read from its verdict.")
+    grade_bands = fields.Json(
+        readonly=True, copy=False, string="Grade bands of the milestone",
+        help="The grade bands in force when the milestone was frozen; its grade is "
+        "computed from them, whatever the bands are today.")
+    grade_bands_text = fields.Char(compute="_compute_grade_bands_text",
+                                   string="Milestone grade bands")
+    grade_colour = fields.Char(compute="_compute_grade_colour")
+    # Review workflow
+    review_state = fields.Selection(
+        REVIEW_STATES, default="draft", required=True, readonly=True, copy=False,
+        tracking=True, index=True)
+    reviewer_id = fields.Many2one(
+        "res.users", copy=False, tracking=True,
+        domain=lambda self: self._reviewer_domain(),
+        help="The Assessment Manager who reviews this assessment.")
+    review_decision = fields.Selection(
+        DECISIONS, readonly=True, copy=False, tracking=True, string="Reviewer's decision")
+    review_reasons = fields.Text(readonly=True, copy=False, string="Reviewer's reasons")
+    reviewed_by_id = fields.Many2one("res.users", readonly=True, copy=False,
+                                     string="Decided by")
+    reviewed_at = fields.Datetime(readonly=True, copy=False, string="Decided on")
+
+    @api.model
+    def _reviewer_domain(self):
+        group = self.env.ref(MANAGER_GROUP, raise_if_not_found=False)
+        return [("all_group_ids", "in", group.ids)] if group else []
+
+    @api.constrains("reviewer_id")
+    def _check_reviewer(self):
+        for rec in self:
+            if rec.reviewer_id and not rec.reviewer_id._has_group(MANAGER_GROUP):
+                raise ValidationError(self.env._(
+                    "%(user)s cannot review %(assessment)s: a reviewer is an Assessment "
+                    "Manager.", user=rec.reviewer_id.name, assessment=rec.display_name))
+
+    @api.depends("grade_bands")
+    def _compute_grade_bands_text(self):
+        for rec in self:
+            rec.grade_bands_text = " · ".join(
+                f"{b['grade']} ≥ {b['min_score']:g}" for b in rec.grade_bands or [])
+
+    @api.depends("grade", "overall_score")
+    def _compute_grade_colour(self):
+        """Colour of the score bar: the grade's letter (A green, B blue, C orange, D and
+        F red); for other grade names, the score itself."""
+        for rec in self:
+            colour = GRADE_COLOURS.get((rec.grade or "")[:1].upper())
+            if not colour and rec.grade:
+                score = rec.overall_score
+                colour = "success" if score >= 85 else "info" if score >= 70 else \
+                    "warning" if score >= 50 else "danger"
+            rec.grade_colour = colour or "secondary"
 
     @api.depends("check_total", "check_done")
     def _compute_check_progress(self):
         for rec in self:
             rec.check_progress = 100.0 * rec.check_done / rec.check_total if rec.check_total else 0
 
+    def _is_trusted(self):
+        return self.env.su and self.env.context.get("ipai_waf_trusted")
+
+    def _write_trusted(self, vals):
+        """Write protected fields, for the actions that checked the caller's rights."""
+        # sudo: scores, grade, freeze and review fields are written only here, after the
+        # calling action checked the user's rights; write() refuses them otherwise, and
+        # an RPC caller cannot get sudo (a context key alone would be forgeable).
+        return self.sudo().with_context(ipai_waf_trusted=True).write(vals)
+
+    def _refuse_protected(self, fnames):
+        protected = sorted(PROTECTED_FIELDS & set(fnames))
+        if protected and not self._is_trusted():
+            raise UserError(self.env._(
+                "%s: set by the assessment's actions (scoring, freeze, review), never "
+                "written directly.", ", ".join(protected)))
+
     @api.model_create_multi
     def create(self, vals_list):
+        model = self
+        if not self._is_trusted():
+            for vals in vals_list:
+                self._refuse_protected(vals)
+            # nor through defaults of the context ({'default_frozen': True}, or a kanban
+            # column's quick create); removing keys takes a whole new context
+            model = self.with_context({  # pylint: disable=context-overridden
+                key: value for key, value in self.env.context.items()
+                if not (key.startswith("default_") and key[8:] in PROTECTED_FIELDS)})
         for vals in vals_list:
             vals.setdefault("rubric_version", RUBRIC_VERSION)
             if vals.get("workload") and not ({"milestone", "previous_id"} & set(vals)):
@@ -95,7 +195,7 @@ class IpaiWafAssessment(models.Model):
                                    order="milestone desc, id desc", limit=1)
                 if last:
                     vals.update(milestone=last.milestone + 1, previous_id=last.id)
-        records = super().create(vals_list)
+        records = super(IpaiWafAssessment, model).create(vals_list)
         for rec in records.filtered(lambda r: not r.framework_ids):
             rec.framework_ids = self.env["ipai.waf.framework"].search(
                 [("pillar_ids", "!=", False)]
@@ -103,13 +203,16 @@ class IpaiWafAssessment(models.Model):
         return records
 
     def write(self, vals):
-        # A frozen milestone takes chatter and activities only; "Unfreeze" is the way out.
+        self._refuse_protected(vals)
+        # A frozen milestone takes chatter, activities and its review only; "Unfreeze"
+        # is the way out.
         changed = {k for k in vals if not k.startswith(("message_", "activity_"))}
-        if changed and any(rec.frozen for rec in self) and \
-                not self.env.context.get("ipai_waf_unfreeze"):
+        allowed = REVIEW_FIELDS | {"frozen"} if self._is_trusted() else {"reviewer_id"}
+        if changed - allowed and any(rec.frozen for rec in self):
             raise UserError(self.env._("A frozen milestone cannot be changed."))
-        if vals.get("frozen") and not self.env.context.get("ipai_waf_freeze"):
-            raise UserError(self.env._("Use Freeze as milestone to freeze an assessment."))
+        if "reviewer_id" in vals and not self._is_trusted() and \
+                "approved" in self.mapped("review_state"):
+            raise UserError(self.env._("The reviewer of an approved assessment stays."))
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
@@ -137,10 +240,17 @@ class IpaiWafAssessment(models.Model):
         return parent
 
     # ------------------------------------------------------------------ scoring
+    def _grade_bands(self):
+        """The milestone's own bands once frozen; the company's bands before."""
+        self.ensure_one()
+        if self.grade_bands:
+            return bands_from_data(self.grade_bands)
+        return self.env["ipai.waf.grade.band"]._get_bands()
+
     def _recompute_scores(self):
-        bands = self.env["ipai.waf.grade.band"]._get_bands()
         Score = self.env["ipai.waf.pillar.score"]
         for rec in self:
+            bands = rec._grade_bands()
             rubric = get_rubric(rec.rubric_version or None)
             by_pillar = rec._scoring_inputs()
             existing = {s.pillar_id.id: s for s in rec.pillar_score_ids}
@@ -166,7 +276,7 @@ class IpaiWafAssessment(models.Model):
                     framework_scores.append(fw_score)
             overall = rubric.score_overall(framework_scores) if framework_scores else None
             grade, label = grade_for(overall or 0.0, bands)
-            rec.write({
+            rec._write_trusted({
                 "overall_score": overall or 0.0, "grade": grade, "status_label": label,
             })
         return True
@@ -201,11 +311,18 @@ class IpaiWafAssessment(models.Model):
 
     # ------------------------------------------------------------------ checks
     def _check_findings(self):
-        """Findings of this assessment whose control has an automated check."""
+        """Findings of this assessment whose control has an automated check.
+
+        Only the controls of the assessment's own frameworks: a WAF-only assessment gets
+        no Lakehouse finding, and keeps its score.
+        """
         self.ensure_one()
         Control = self.env["ipai.waf.control"]
-        controls = Control.search([("check_key", "!=", False), ("active", "=", True)])
-        findings = self.finding_ids.filtered(lambda f: f.control_id.check_key)
+        controls = Control.search([("check_key", "!=", False), ("active", "=", True),
+                                   ("framework_id", "in", self.framework_ids.ids)])
+        frameworks = self.framework_ids
+        findings = self.finding_ids.filtered(
+            lambda f: f.control_id.check_key and f.control_id.framework_id in frameworks)
         missing = controls - findings.control_id
         if missing:
             findings |= self.env["ipai.waf.finding"].create([
@@ -327,6 +444,7 @@ class IpaiWafAssessment(models.Model):
                 "stated_overall_score": built["stated"]["overall"] or 0.0,
                 "stated_scores": self._stated_text(built) or False,
                 "decision": built["decision"] or False,
+                "stated_decision": built.get("stated_decision") or False,
             })
             warnings += assessment._apply_plan(built)
             assessment._recompute_scores()
@@ -632,19 +750,102 @@ class IpaiWafAssessment(models.Model):
 
     # ------------------------------------------------------------------ milestones
     def action_freeze(self):
-        self._recompute_scores()
-        self.with_context(ipai_waf_freeze=True).write({"frozen": True, "state": "done"})
+        """Freeze as a milestone: it keeps its rubric version and the grade bands of
+        today, and its score and grade are computed from them from now on."""
+        todo = self.filtered(lambda r: not r.frozen)
+        todo.check_access("write")
+        current = bands_to_data(self.env["ipai.waf.grade.band"]._get_bands())
+        for rec in todo:
+            # a milestone that was frozen before keeps the bands it was frozen with
+            rec._write_trusted({"grade_bands": rec.grade_bands or current,
+                                "rubric_version": rec.rubric_version or RUBRIC_VERSION})
+        todo._recompute_scores()
+        todo._write_trusted({"frozen": True, "state": "done"})
         return True
 
     def action_unfreeze(self, reason=None):
-        """The only way to change a milestone again: a manager's, recorded in the chatter."""
-        if not self.env.user.has_group("ipai_waf_assessment.assessment_group_manager"):
-            raise UserError(self.env._("Only Assessment Managers may unfreeze a milestone."))
+        """The only way to change a milestone again: a manager's, recorded in the chatter.
+
+        The milestone keeps its rubric version and grade bands.
+        """
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(self.env._("Only Assessment Managers may unfreeze a milestone."))
+        if not (reason or "").strip():
+            raise UserError(self.env._("Say why the milestone is unfrozen."))
+        self.check_access("write")
         for rec in self.filtered("frozen"):
-            rec.with_context(ipai_waf_unfreeze=True).write({"frozen": False})
+            rec._write_trusted({"frozen": False})
             rec.message_post(body=self.env._(
                 "Unfrozen by %(user)s. Reason: %(reason)s", user=self.env.user.name,
-                reason=reason or self.env._("none given")))
+                reason=reason.strip()))
+        return True
+
+    # ------------------------------------------------------------------ review
+    def action_send_to_review(self):
+        """An assessor sends the assessment to its reviewer (an Assessment Manager)."""
+        self.check_access("write")
+        for rec in self:
+            if rec.review_state not in ("draft", "changes_requested"):
+                raise UserError(self.env._(
+                    "%s is already in review or approved.", rec.display_name))
+            if not rec.reviewer_id:
+                raise UserError(self.env._(
+                    "Choose a reviewer (an Assessment Manager) before sending %s to review.",
+                    rec.display_name))
+            rec._write_trusted({"review_state": "in_review"})
+            rec.message_post(
+                body=self.env._("Sent to review by %(user)s; reviewer: %(reviewer)s",
+                                user=self.env.user.name, reviewer=rec.reviewer_id.name),
+                partner_ids=rec.reviewer_id.partner_id.ids)
+        return True
+
+    def _check_review_decision(self):
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(self.env._(
+                "Only Assessment Managers may approve a review or request changes."))
+        self.check_access("write")
+        for rec in self:
+            if rec.review_state != "in_review":
+                raise UserError(self.env._("%s is not in review.", rec.display_name))
+
+    def action_approve(self, decision=None, reasons=None):
+        """A manager approves the review with a go / no-go decision and its reasons."""
+        self._check_review_decision()
+        if decision not in dict(DECISIONS):
+            raise UserError(self.env._("Choose a decision: go, go with conditions or no-go."))
+        reasons = (reasons or "").strip()
+        if decision != "go" and not reasons:
+            raise UserError(self.env._("Give the conditions or the reasons of a no-go."))
+        labels = dict(self._fields["review_decision"]._description_selection(self.env))
+        for rec in self:
+            rec._write_trusted({
+                "review_state": "approved", "review_decision": decision,
+                "review_reasons": reasons or False, "reviewed_by_id": self.env.user.id,
+                "reviewed_at": fields.Datetime.now(),
+                "reviewer_id": rec.reviewer_id.id or self.env.user.id,
+            })
+            rec.message_post(body=self.env._(
+                "Review approved by %(user)s. Decision: %(decision)s. Reasons: %(reasons)s",
+                user=self.env.user.name, decision=labels[decision],
+                reasons=reasons or self.env._("none given")))
+        return True
+
+    def action_request_changes(self, reasons=None):
+        """A manager sends the assessment back to its assessor, saying what to change."""
+        self._check_review_decision()
+        reasons = (reasons or "").strip()
+        if not reasons:
+            raise UserError(self.env._("Say which changes are requested."))
+        for rec in self:
+            rec._write_trusted({
+                "review_state": "changes_requested", "review_decision": False,
+                "review_reasons": reasons, "reviewed_by_id": self.env.user.id,
+                "reviewed_at": fields.Datetime.now(),
+            })
+            rec.message_post(
+                body=self.env._("Changes requested by %(user)s: %(reasons)s",
+                                user=self.env.user.name, reasons=reasons),
+                partner_ids=rec.assessor_id.partner_id.ids)
         return True
 
     def compare(self, other_id):

@@ -3,6 +3,7 @@ from . import (
     test_engine_importers,
     test_finding_bulk,
     test_first_run,
+    test_milestone_review,
     test_report_pdf,
     test_tour,
 )

@@ -1,1 +1,6 @@
-from . import ipai_waf_import_wizard, ipai_waf_import_wizard_line
+from . import (
+    ipai_waf_import_wizard,
+    ipai_waf_import_wizard_line,
+    ipai_waf_review_wizard,
+    ipai_waf_unfreeze_wizard,
+)

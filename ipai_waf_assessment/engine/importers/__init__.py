@@ -35,6 +35,7 @@ from .common import (
     read_status,
     to_text,
 )
+from .decision import DECISIONS, read_decision
 from .markdown import parse_markdown
 from .resolver import THRESHOLD, Catalog, apply_changes, build_plan
 
@@ -45,10 +46,11 @@ PARSERS = {
 }
 
 __all__ = [
-    "DEFAULT_PILLARS", "DEFAULT_PILLAR_ALIASES", "PARSERS", "THRESHOLD", "Catalog",
+    "DECISIONS", "DEFAULT_PILLARS", "DEFAULT_PILLAR_ALIASES", "PARSERS", "THRESHOLD", "Catalog",
     "ImportFormatError", "ParsedControl", "ParsedFinding", "ParsedPillarScore",
     "ParsedRecommendation", "ParsedReport", "ParsedRisk", "ParsedStatedScore",
     "StatusError", "apply_changes", "build_plan", "clean_heading", "fix_mojibake",
     "match_pillar", "normalize_status", "parse_aws_lens", "parse_azure_checklist",
-    "parse_markdown", "parse_phase", "parse_score", "read_status", "to_text",
+    "parse_markdown", "parse_phase", "parse_score", "read_decision", "read_status",
+    "to_text",
 ]

@@ -138,6 +138,7 @@ class ParsedReport:
     recommendations: list = field(default_factory=list)
     stated_scores: list = field(default_factory=list)  # ParsedStatedScore
     decision: str | None = None  # "Go-Live Status: APPROVED with ..."
+    decision_code: str | None = None  # the decision read from it: go, go_with_conditions, no_go
     source: str | None = None  # identity of a lens or checklist: "aws_lens:<slug>"
     framework: str | None = None  # an AWS lens is its own framework: its name
 

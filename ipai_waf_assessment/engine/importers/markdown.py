@@ -32,7 +32,8 @@ What is read (the patterns of real reports, in any combination):
    points)`` is the expected gain.
 7. Risk tables (``Risk | Impact | Probability | Mitigation``, or ``ID | Risk | Severity |
    Status``), High / Medium / Low / Critical and coloured markers read as levels.
-8. Prose verdicts (``**Go-Live Status**: ✅ **APPROVED** with ...``) become the decision.
+8. Prose verdicts (``**Go-Live Status**: ✅ **APPROVED** with ...``, ``Production Ready:
+   Yes``) become the decision, read as go / go with conditions / no-go by :mod:`.decision`.
 9. Loose pillar names: "Cost Optimization Implementation", "Ops Excellence",
    "Operational Excellence (OpEx)", "Data Governance", "Bronze layer", "Gold (Business)".
 
@@ -86,6 +87,7 @@ from .common import (
     to_text,
     unlink,
 )
+from .decision import read_decision
 
 MAX_LINE = 20_000  # longer lines are reported and not read
 CHUNK_LINES = 400  # the parser runs on chunks of about this many lines
@@ -206,6 +208,7 @@ _NUMBERED_RE = re.compile(r"^(?:\*\*)?\s?(?:\d{1,3}(?:\.\d{1,3}){0,3}|[a-z])[.)]
 _SOURCE_RE = re.compile(r"^\s{0,8}(?:--|#|//|/\*|<!--|;|%)\s{0,4}(?:from|source|file|fichier|"
                         r"archivo|kaynak)\s?:?\s{0,4}(?P<path>[^\s*>]{1,300})", re.I)
 _GAP_PREFIX_RE = re.compile(r"^(?:no|missing|lack of|without|pas de|sin|aucun|aucune) ", re.I)
+_MARKER_CHARS = "".join(STATUS_MARKERS) + "\ufe0f\ufe0e "
 _TRAILING_STATUS_RE = re.compile(r"\s(missing|not implemented|absent|not configured|"
                                  r"manquant|faltante|eksik)$", re.I)
 
@@ -221,7 +224,8 @@ def _kind_of_label(label):
         (("evaluated", "scope", "what we checked", "périmètre", "alcance"), "evaluated"),
         (("risk",), "risks"),
         (("status", "verdict", "decision", "go live", "approval", "conclusion",
-          "readiness", "karar", "décision", "decisión"), "verdict"),
+          "readiness", "karar", "décision", "decisión", "production ready",
+          "ready for production", "go no go"), "verdict"),
     ):
         if any(word in low for word in words):
             return kind
@@ -439,9 +443,27 @@ class _Reader:
         parts.append(excerpt)
         finding.evidence = "\n".join(p for p in parts if p)
 
+    def verdict(self, label, rest):
+        """The first verdict is the decision; a later one replaces it only when the
+        first one states no go/no-go and the later one does."""
+        code = read_decision(rest, label)
+        if self.report.decision is None or (code and not self.report.decision_code):
+            self.report.decision = f"{label}: {clean_inline(rest)}"[:500]
+            self.report.decision_code = code
+
     def paragraph(self, content, line_no):
         text = fix_mojibake(content[:MAX_FIELD]).strip()
         match = _LABEL_RE.match(text)
+        if not match and has_status_marker(text[:4]):
+            # "✅ **Production Ready:** Yes": a marker before the label of a verdict
+            body = text.lstrip(_MARKER_CHARS)
+            bare = _LABEL_RE.match(body)
+            label = bare and (bare.group("label") or bare.group("plain") or "").strip(" :")
+            if label and _kind_of_label(label) == "verdict":
+                rest = (bare.group("rest") if bare.group("label") is not None
+                        else bare.group("prest")) or ""
+                self.verdict(label, f"{text[:len(text) - len(body)]} {rest}".strip())
+                return
         if match:
             label = (match.group("label") or match.group("plain") or "").strip(" :")
             rest = (match.group("rest") if match.group("label") is not None
@@ -461,8 +483,7 @@ class _Reader:
                     self.add_score(self.pillar(), score, line_no)
                 return
             if kind == "verdict" and rest:
-                if self.report.decision is None:
-                    self.report.decision = f"{label}: {clean_inline(rest)}"[:500]
+                self.verdict(label, rest)
                 return
             if kind and kind != "verdict" and not rest:
                 self.label = kind

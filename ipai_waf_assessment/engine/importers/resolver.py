@@ -159,6 +159,7 @@ def build_plan(report, catalog, fmt):
     warnings = list(report.warnings)
     plan = {
         "format": fmt, "title": report.title, "decision": report.decision,
+        "stated_decision": report.decision_code,
         "source": report.source, "framework": report.framework if fmt == "aws_lens" else None,
         "stated": {"overall": report.overall_score, "frameworks": [], "pillars": []},
         "controls": [], "findings": [], "recommendations": [], "risks": [],
