@@ -22,6 +22,7 @@
         "views/ipai_waf_catalog_views.xml",
         "wizard/ipai_waf_unfreeze_wizard_views.xml",
         "wizard/ipai_waf_review_wizard_views.xml",
+        "wizard/ipai_waf_results_wizard_views.xml",
         "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
         "views/ipai_waf_dashboard_views.xml",

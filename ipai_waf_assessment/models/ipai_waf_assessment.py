@@ -451,6 +451,70 @@ class IpaiWafAssessment(models.Model):
             assessment._post_import_warnings(warnings)
         return {"id": assessment.id, "warnings": warnings}
 
+    def apply_results(self, content, fmt):
+        """Apply reviewers' results to the findings of this assessment's lens or checklist.
+
+        ``fmt``: ``azure_results`` (Azure Resource Graph results of a review checklist) or
+        ``aws_answers`` (answers to an AWS lens). Findings are matched by item id (guid,
+        question id) among the controls this assessment imported from that source.
+        Returns ``{"updated": n, "warnings": [...]}``; one transaction.
+        """
+        self.ensure_one()
+        if fmt not in importers.RESULT_PARSERS:
+            raise UserError(self.env._("Unknown results format %s", fmt))
+        content = content or ""
+        size = len(content.encode() if isinstance(content, str) else content)
+        if size > self._import_max_bytes():
+            raise UserError(self.env._(
+                "The document is %(size)s bytes; imports are limited to %(limit)s bytes.",
+                size=size, limit=self._import_max_bytes()))
+        prefix = importers.RESULT_SOURCES[fmt]
+        by_item = {}
+        for finding in self.finding_ids:
+            control = finding.control_id
+            if (control.source or "").startswith(prefix):
+                item = control.code.rsplit(":", 1)[-1]
+                key = item.lower() if fmt == "azure_results" else item
+                by_item[key] = by_item.get(key, finding.browse()) | finding
+        if not by_item:
+            raise UserError(self.env._(
+                "This assessment holds no finding imported from an %s; import it first, "
+                "then apply its results.",
+                self.env._("AWS lens") if fmt == "aws_answers" else
+                self.env._("Azure review checklist")))
+        try:
+            if fmt == "aws_answers":
+                results, warnings = importers.parse_aws_answers(content, {
+                    key: findings[0].control_id.answer_choices or []
+                    for key, findings in by_item.items()})
+            else:
+                results, warnings = importers.parse_azure_results(content)
+        except importers.ImportFormatError as exc:
+            raise UserError(self.env._("The document cannot be read: %s", exc)) from exc
+        source = "automated" if fmt == "azure_results" else "imported"
+        updated = 0
+        with self.env.cr.savepoint():
+            for key, (status, evidence, na_reason) in results.items():
+                findings = by_item.get(key)
+                if not findings:
+                    warnings.append(self.env._(
+                        "%s is no item of this assessment; not read", key))
+                    continue
+                if status == "unknown":
+                    continue  # no result is no reason to forget what a reviewer wrote
+                vals = {"status": status, "evidence": evidence or False, "source": source,
+                        "checked_at": fields.Datetime.now()}
+                if status == "not_applicable":
+                    vals["na_reason"] = na_reason or "other"
+                findings.write(vals)
+                updated += len(findings)
+            self._recompute_scores()
+            self._post_import_warnings([self.env._(
+                "%(count)s finding(s) updated from %(what)s.", count=updated,
+                what=self.env._("AWS answers") if fmt == "aws_answers" else
+                self.env._("Azure automated results"))] + warnings)
+        return {"updated": updated, "warnings": warnings}
+
     @api.model
     def _stated_text(self, plan):
         lines = []
@@ -523,7 +587,8 @@ class IpaiWafAssessment(models.Model):
                         "description": item["description"] or False,
                         "recommendation": item["recommendation"] or False,
                         "reference_url": item["reference_url"] or False,
-                        "company_id": self.company_id.id, "source": plan["source"]}
+                        "company_id": self.company_id.id, "source": plan["source"],
+                        "answer_choices": item.get("choices") or False}
                 if item["severity"] in ("high", "medium", "low"):
                     vals["severity"] = item["severity"]
                 to_create[item["code"]] = vals

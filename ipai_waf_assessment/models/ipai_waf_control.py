@@ -38,6 +38,9 @@ class IpaiWafControl(models.Model):
         help="Where an imported control comes from (aws_lens:<lens>, "
         "azure_checklist:<checklist>, markdown)."
     )
+    answer_choices = fields.Json(
+        readonly=True, help="An AWS lens question's choices, kept so that an answers file "
+        "applied later is read as the lens reads it.")
 
     # a company may hold its own control with a code of the shared catalog
     _code_uniq = models.UniqueIndex("(code, company_id) NULLS NOT DISTINCT")

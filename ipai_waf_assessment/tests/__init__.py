@@ -5,5 +5,6 @@ from . import (
     test_first_run,
     test_milestone_review,
     test_report_pdf,
+    test_results,
     test_tour,
 )

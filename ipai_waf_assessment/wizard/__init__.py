@@ -1,6 +1,7 @@
 from . import (
     ipai_waf_import_wizard,
     ipai_waf_import_wizard_line,
+    ipai_waf_results_wizard,
     ipai_waf_review_wizard,
     ipai_waf_unfreeze_wizard,
 )

@@ -4,6 +4,8 @@
 - :mod:`.markdown`: Markdown reports, on markdown-it-py's token stream;
 - :mod:`.aws_lens`: AWS Well-Architected custom lens JSON;
 - :mod:`.azure_checklist`: Azure review-checklist JSON;
+- :mod:`.results`: reviewers' results (Azure graph results, AWS answers) for an
+  assessment already imported;
 - :mod:`.resolver`: a parsed report + the catalog -> the plan of records to create;
 - :mod:`.common`: decoding, mojibake (ftfy), statuses, pillars, scores, phases.
 
@@ -38,6 +40,7 @@ from .common import (
 from .decision import DECISIONS, read_decision
 from .markdown import parse_markdown
 from .resolver import THRESHOLD, Catalog, apply_changes, build_plan
+from .results import RESULT_PARSERS, RESULT_SOURCES, parse_aws_answers, parse_azure_results
 
 PARSERS = {
     "markdown": parse_markdown,
@@ -48,9 +51,11 @@ PARSERS = {
 __all__ = [
     "DECISIONS", "DEFAULT_PILLARS", "DEFAULT_PILLAR_ALIASES", "PARSERS", "THRESHOLD", "Catalog",
     "ImportFormatError", "ParsedControl", "ParsedFinding", "ParsedPillarScore",
-    "ParsedRecommendation", "ParsedReport", "ParsedRisk", "ParsedStatedScore",
+    "RESULT_PARSERS", "RESULT_SOURCES", "ParsedRecommendation", "ParsedReport", "ParsedRisk",
+    "ParsedStatedScore",
     "StatusError", "apply_changes", "build_plan", "clean_heading", "fix_mojibake",
-    "match_pillar", "normalize_status", "parse_aws_lens", "parse_azure_checklist",
+    "match_pillar", "normalize_status", "parse_aws_answers", "parse_aws_lens",
+    "parse_azure_results", "parse_azure_checklist",
     "parse_markdown", "parse_phase", "parse_score", "read_decision", "read_status",
     "to_text",
 ]

@@ -299,6 +299,8 @@ def _aws_control(question, pillar_name, where, warn):
     return ParsedControl(
         code=qid, name=question["title"].strip(), pillar=pillar_name, severity=severity,
         description=description, recommendation="\n".join(plans), reference_url=url,
+        choices=[{"id": _str(c.get("id")), "title": _str(c.get("title"))} for c in choices
+                 if isinstance(c, dict) and _str(c.get("id"))],
     )
 
 

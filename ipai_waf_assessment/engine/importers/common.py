@@ -86,6 +86,7 @@ class ParsedControl:
     description: str
     recommendation: str
     reference_url: str | None
+    choices: list = field(default_factory=list)  # an AWS question's [{"id", "title"}]
 
 
 @dataclass

@@ -200,7 +200,7 @@ def build_plan(report, catalog, fmt):
         plan["controls"].append({
             "code": code, "name": pc.name or pc.code, "severity": pc.severity,
             "description": pc.description, "recommendation": pc.recommendation,
-            "reference_url": pc.reference_url,
+            "reference_url": pc.reference_url, "choices": pc.choices,
             "pillar_id": pillar["id"] if pillar else None,
             "existing_id": existing["id"] if existing else None,
         })
