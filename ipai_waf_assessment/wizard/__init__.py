@@ -1,1 +1,1 @@
-from . import ipai_waf_import_wizard, ipai_waf_import_wizard_line
+from . import ipai_waf_export_wizard, ipai_waf_import_wizard, ipai_waf_import_wizard_line
