@@ -26,6 +26,7 @@
         "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
         "views/ipai_waf_dashboard_views.xml",
+        "views/ipai_waf_export_wizard_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -5,9 +5,10 @@
 - ``grading``: score -> grade and status label;
 - ``risk``: 5x5 likelihood x impact matrix;
 - ``importers``: Markdown reports, AWS custom-lens JSON, Azure review-checklist JSON;
+- ``exporters``: AWS custom-lens JSON (with answers), Azure review-checklist JSON (with statuses);
 - ``scorecard``: JSON Schema of the exported scorecard, content hash, Markdown gaps report.
 
 The Odoo models only load records, call these functions and save the results.
 """
 
-from . import grading, importers, risk, rubric, scorecard
+from . import exporters, grading, importers, risk, rubric, scorecard

@@ -1,6 +1,8 @@
 from . import (
     test_assessment,
+    test_engine_exporters,
     test_engine_importers,
+    test_export,
     test_finding_bulk,
     test_first_run,
     test_milestone_review,

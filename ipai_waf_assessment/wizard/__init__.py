@@ -1,4 +1,5 @@
 from . import (
+    ipai_waf_export_wizard,
     ipai_waf_import_wizard,
     ipai_waf_import_wizard_line,
     ipai_waf_results_wizard,

@@ -349,6 +349,10 @@ def apply_changes(plan, changes, catalog):
                        confidence=100.0, control_code=allowed[control_id]["code"],
                        control_name=allowed[control_id]["name"])
         elif action == "create":
+            if row["action"] == "create":
+                # the plan's own proposal, sent back by the preview: keep its control code
+                # (a lens or checklist item keeps source + item id)
+                continue
             if row["pillar_id"] is None:
                 warnings.append(f"row {row['key']}: no pillar, a control cannot be created; "
                                 "ignored")
