@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "security/ipai_waf_assessment_rules.xml",
         "data/ipai_waf_catalog_data.xml",
+        "data/ipai_waf_catalog_aliases.xml",
         "data/ipai_waf_assessment_data.xml",
         "data/ir_cron_data.xml",
         "data/queue_job_data.xml",

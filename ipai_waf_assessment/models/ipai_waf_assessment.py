@@ -14,6 +14,7 @@ from ..engine import importers
 from ..engine.grading import bands_from_data, bands_to_data, grade_for
 from ..engine.rubric import RUBRIC_VERSION, FindingInput, PillarInput, get_rubric
 from ..engine.scorecard import content_hash, render_gaps_markdown, validate
+from .ipai_waf_control import split_aliases
 
 _logger = logging.getLogger(__name__)
 
@@ -385,14 +386,14 @@ class IpaiWafAssessment(models.Model):
         query = Control._search([])
         rows = self.env.execute_query(query.select(*(
             Control._field_to_sql(Control._table, fname, query)
-            for fname in ("id", "code", "name", "pillar_id", "aliases", "company_id"))))
+            for fname in ("id", "code", "name", "pillar_id", "aliases", "shipped_aliases",
+                          "company_id"))))
         return importers.Catalog(
             pillars=[{"id": p.id, "code": p.code, "name": p.name,
                       "framework": p.framework_id.code} for p in pillars],
             controls=[{"id": cid, "code": code, "name": name or code, "pillar_id": pillar_id,
-                       "aliases": [a.strip() for a in (aliases or "").split(";") if a.strip()],
-                       "company": bool(company_id)}
-                      for cid, code, name, pillar_id, aliases, company_id in rows],
+                       "aliases": split_aliases(shipped, aliases), "company": bool(company_id)}
+                      for cid, code, name, pillar_id, aliases, shipped, company_id in rows],
         )
 
     @api.model

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
-from odoo import fields, models
+from odoo import api, fields, models
 
 from .ipai_waf_framework import SEVERITIES
 
@@ -34,6 +34,9 @@ class IpaiWafControl(models.Model):
         help="Other names reports use for this control, separated by ';' (matched by "
         "the importer before fuzzy matching)."
     )
+    shipped_aliases = fields.Char(
+        readonly=True, help="Aliases the module ships, refreshed at every module update; "
+        "your own go in Aliases.")
     source = fields.Char(
         help="Where an imported control comes from (aws_lens:<lens>, "
         "azure_checklist:<checklist>, markdown)."
@@ -44,3 +47,21 @@ class IpaiWafControl(models.Model):
 
     # a company may hold its own control with a code of the shared catalog
     _code_uniq = models.UniqueIndex("(code, company_id) NULLS NOT DISTINCT")
+
+    @api.model
+    def _set_shipped_aliases(self, by_xmlid):
+        """Write the shipped aliases (data file, at every install and update)."""
+        for xmlid, aliases in by_xmlid.items():
+            control = self.env.ref(xmlid, raise_if_not_found=False)
+            if control and control.shipped_aliases != aliases:
+                control.shipped_aliases = aliases
+
+
+def split_aliases(*texts):
+    """The aliases of ';'-separated texts, once each (case aside), in order."""
+    seen = {}
+    for text in texts:
+        for alias in (text or "").split(";"):
+            if alias.strip():
+                seen.setdefault(alias.strip().lower(), alias.strip())
+    return list(seen.values())

@@ -47,7 +47,9 @@ class TestFindingBulk(TransactionCase):
             self._rows(assessment, self.controls[:3], evidence="Ã©vidence\x00 ✅ caf\u00e9"))
         # the one2many and the related fields are right without any invalidation by the caller
         self.assertEqual(assessment.finding_ids, found)
-        for finding, control in zip(found, self.controls[:3], strict=True):
+        self.assertEqual(found.control_id, self.controls[:3])
+        for finding in found:
+            control = finding.control_id
             self.assertEqual(
                 (finding.company_id, finding.pillar_id, finding.severity, finding.status),
                 (assessment.company_id, control.pillar_id, control.severity, "partial"))

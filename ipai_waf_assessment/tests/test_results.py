@@ -192,3 +192,26 @@ class TestApplyResults(TransactionCase):
         with self.assertRaises(UserError):
             assessment.apply_results(graph_results(check(G1, "true", "a")), "azure_results")
         self.assertEqual(self._status(assessment, G1), "unknown")
+
+
+@tagged("post_install", "-at_install")
+class TestShippedAliases(TransactionCase):
+    def test_an_update_brings_shipped_aliases_and_keeps_a_managers_own(self):
+        from odoo.tools.convert import convert_file  # noqa: PLC0415 - Odoo's data loader
+
+        rls = self.env.ref("ipai_waf_assessment.control_az_sec_04")
+        # a database of the version before: aliases edited by a manager, none shipped
+        rls.write({"aliases": "Politiques RLS maison", "shipped_aliases": False})
+        report = ("## Security\n\n| Component | Status |\n|---|---|\n"
+                  "| Supabase RLS | ✅ Implemented |\n| Politiques RLS maison | ⚠️ Partial |\n")
+        plan = self.env["ipai.waf.assessment"].preview_report(report)
+        rows = [(r["control_code"], r["match"]) for r in plan["findings"]]
+        self.assertNotEqual(rows[0], ("AZ-SEC-04", "name"))  # the shipped alias is unknown
+        self.assertEqual(rows[1], ("AZ-SEC-04", "name"))  # the manager's own one matches
+        convert_file(self.env, "ipai_waf_assessment", "data/ipai_waf_catalog_aliases.xml",
+                     {}, mode="update", noupdate=False)
+        self.assertIn("Supabase RLS", rls.shipped_aliases)
+        self.assertEqual(rls.aliases, "Politiques RLS maison")
+        plan = self.env["ipai.waf.assessment"].preview_report(report)
+        self.assertEqual([(r["control_code"], r["match"]) for r in plan["findings"]],
+                         [("AZ-SEC-04", "name"), ("AZ-SEC-04", "name")])
