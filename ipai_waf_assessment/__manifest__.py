@@ -21,6 +21,7 @@
         "views/ipai_waf_catalog_views.xml",
         "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
+        "views/ipai_waf_review_views.xml",
         "report/ipai_waf_assessment_report.xml",
     ],
     "assets": {

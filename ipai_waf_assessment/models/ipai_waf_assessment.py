@@ -507,6 +507,7 @@ class IpaiWafAssessment(models.Model):
                 "pillar_id": pillar_id(risk["pillar_id"]) or False,
                 "severity": risk["severity"] or False, "mitigation": risk["mitigation"] or False,
                 "owner_id": owner_of(risk), "due_date": risk["due_date"] or False,
+                "state": risk.get("state") or "open",
             }
             for key in ("likelihood", "impact", "residual_likelihood", "residual_impact"):
                 if risk[key]:

@@ -1,1 +1,6 @@
-from . import test_assessment, test_engine_importers, test_tour
+from . import (
+    test_assessment,
+    test_engine_importers,
+    test_review,
+    test_tour,
+)
