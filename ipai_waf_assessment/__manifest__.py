@@ -19,6 +19,7 @@
         "data/ir_cron_data.xml",
         "data/queue_job_data.xml",
         "views/ipai_waf_catalog_views.xml",
+        "wizard/ipai_waf_compare_wizard_views.xml",
         "views/ipai_waf_assessment_views.xml",
         "views/ipai_waf_assessment_menus.xml",
         "views/ipai_waf_review_views.xml",

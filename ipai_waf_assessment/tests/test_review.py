@@ -6,9 +6,9 @@ import base64
 from datetime import timedelta
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 
 class ReviewCase(TransactionCase):
@@ -287,3 +287,91 @@ class TestOwnerReminders(ReviewCase):
         risks = self.env["ipai.waf.assessment"].browse(result["id"]).risk_ids
         self.assertEqual({r.title: r.state for r in risks}, {
             "Vendor lock-in": "accepted", "Token leak": "mitigated", "Noisy neighbour": "open"})
+
+
+@tagged("post_install", "-at_install")
+class TestCompareWizard(ReviewCase):
+    def _scored(self, statuses, overrides, **vals):
+        assessment = self._assessment(**vals)
+        self._findings(assessment, statuses)
+        assessment._recompute_scores()
+        for score in assessment.pillar_score_ids:
+            score.write({"override_score": overrides[score.pillar_id.code],
+                         "override_justification": "Stated in the report"})
+        assessment._recompute_scores()
+        return assessment
+
+    def _two_milestones(self):
+        first = self._scored(
+            {"W-BACKUP": "missing", "W-FAILOVER": "partial", "W-DR": "missing",
+             "W-VAULT": "implemented", "W-LOGS": "implemented"},
+            {"wres": 40.0, "wsaf": 70.0}, date="2026-01-15")
+        first.action_freeze()
+        second = self._scored(
+            {"W-BACKUP": "implemented", "W-FAILOVER": "missing", "W-VAULT": "implemented",
+             "W-MONITOR": "partial"},
+            {"wres": 65.5, "wsaf": 60.5}, date="2026-04-15")
+        self.assertEqual((second.previous_id, second.milestone), (first, 2))
+        return first, second
+
+    def _compare(self, assessment, other=None, user=None):
+        Wizard = self.env["ipai.waf.compare.wizard"].with_user(user or self.user)
+        form = Form(Wizard.with_context(default_assessment_id=assessment.id))
+        if other:
+            form.other_id = other
+        wizard = form.save()
+        wizard.action_compare()
+        return wizard
+
+    def _lines(self, wizard):
+        return {(line.kind, line.control_id.code, line.before or None, line.after or None)
+                for line in wizard.line_ids}
+
+    def test_compare_with_the_previous_milestone(self):
+        first, second = self._two_milestones()
+        wizard = self._compare(second)
+        self.assertEqual(wizard.other_id, first, "the previous milestone is proposed")
+        self.assertEqual((wizard.before_id, wizard.after_id), (first, second))
+        self.assertEqual(
+            (wizard.new_count, wizard.resolved_count, wizard.changed_count,
+             wizard.removed_count), (1, 2, 1, 1))
+        self.assertEqual(self._lines(wizard), {
+            ("new", "W-MONITOR", None, "partial"),
+            ("resolved", "W-BACKUP", "missing", "implemented"),
+            ("resolved", "W-DR", "missing", None),
+            ("changed", "W-FAILOVER", "partial", "missing"),
+            ("removed", "W-LOGS", "implemented", None),
+        })
+        self.assertEqual(
+            {(p.pillar_code, p.before, p.after, p.delta) for p in wizard.pillar_ids},
+            {("wres", 40.0, 65.5, 25.5), ("wsaf", 70.0, 60.5, -9.5)})
+        self.assertEqual((wizard.overall_before, wizard.overall_after, wizard.overall_delta),
+                         (55.0, 63.0, 8.0))
+
+    def test_the_earlier_one_is_always_before(self):
+        first, second = self._two_milestones()
+        wizard = self._compare(first, second)
+        self.assertEqual((wizard.before_id, wizard.after_id), (first, second))
+        self.assertEqual(wizard.overall_delta, 8.0)
+        self.assertEqual(
+            (wizard.new_count, wizard.resolved_count, wizard.changed_count,
+             wizard.removed_count), (1, 2, 1, 1))
+        wizard.action_back()
+        self.assertEqual((wizard.state, len(wizard.line_ids)), ("draft", 0))
+
+    def test_only_the_same_workload_and_company(self):
+        first, second = self._two_milestones()
+        unrelated = self._assessment(workload="billing")
+        other_company = self.env["res.company"].create({"name": "Wombat Rival Co"})
+        foreign = self._assessment(company_id=other_company.id)
+        Wizard = self.env["ipai.waf.compare.wizard"].with_user(self.user)
+        with self.assertRaises(ValidationError):
+            Wizard.create({"assessment_id": second.id, "other_id": unrelated.id})
+        with self.assertRaises(Exception) as caught:
+            Wizard.create({"assessment_id": second.id, "other_id": foreign.id})
+        self.assertIsInstance(caught.exception, (ValidationError, AccessError))
+        with self.assertRaises(ValidationError):
+            Wizard.create({"assessment_id": second.id, "other_id": second.id})
+        lonely = self._assessment(workload="lonely")
+        with self.assertRaises(UserError):
+            self._compare(lonely)
