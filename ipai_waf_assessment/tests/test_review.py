@@ -162,9 +162,9 @@ class TestOwnerReminders(ReviewCase):
         # The owner sees it among their own activities.
         self.assertIn(risk, self.env["ipai.waf.risk"].with_user(self.owner).search(
             [("activity_user_id", "=", self.owner.id)]))
-        # New date: the same activity moves.
+        # New date, set by another assessor: the same activity moves.
         later = due + timedelta(days=30)
-        risk.due_date = later
+        risk.with_user(self.owner2).due_date = later
         self.assertEqual(self._todos(risk), todo)
         self.assertEqual(todo.date_deadline, later)
         # New owner: handed over, not duplicated; other edits leave it alone.
