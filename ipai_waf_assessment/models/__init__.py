@@ -4,6 +4,7 @@ from . import (
     ipai_waf_pillar,
     ipai_waf_control,
     ipai_waf_grade_band,
+    ipai_waf_owner_activity_mixin,
     ipai_waf_assessment,
     ipai_waf_assessment_dashboard,
     ipai_waf_finding,

@@ -691,6 +691,7 @@ class IpaiWafAssessment(models.Model):
                 "pillar_id": pillar_id(risk["pillar_id"]) or False,
                 "severity": risk["severity"] or False, "mitigation": risk["mitigation"] or False,
                 "owner_id": owner_of(risk), "due_date": risk["due_date"] or False,
+                "state": risk.get("state") or "open",
             }
             for key in ("likelihood", "impact", "residual_likelihood", "residual_impact"):
                 if risk[key]:
@@ -915,30 +916,56 @@ class IpaiWafAssessment(models.Model):
         return True
 
     def compare(self, other_id):
+        """What changed since assessment ``other_id`` (the earlier one), by control code.
+
+        ``new``: controls with a finding here and none there. ``resolved``: gaps there
+        (any status but implemented and not applicable) that are implemented here or no
+        longer a finding. ``changed``: every control whose status differs (resolved ones
+        included), with ``before`` and ``after``. ``removed``: findings there, no gap,
+        and gone here. ``pillars``: before, after and delta per pillar of either side;
+        ``score_delta`` and ``overall_delta`` the deltas alone.
+        """
         self.ensure_one()
         other = self.browse(other_id).exists()
         if not other:
             raise UserError(self.env._("Assessment %s does not exist.", other_id))
         mine = {f.control_id.code: f for f in self.finding_ids}
         theirs = {f.control_id.code: f for f in other.finding_ids}
+        closed = ("implemented", "not_applicable")
         new = sorted(set(mine) - set(theirs))
+        gone = set(theirs) - set(mine)
         resolved = sorted(
             code for code in set(mine) & set(theirs)
-            if mine[code].status == "implemented" and theirs[code].status != "implemented"
-        ) + sorted(set(theirs) - set(mine))
+            if mine[code].status == "implemented" and theirs[code].status not in closed
+        ) + sorted(code for code in gone if theirs[code].status not in closed)
+        removed = sorted(code for code in gone if theirs[code].status in closed)
         changed = [
             {"control_code": code, "before": theirs[code].status, "after": mine[code].status}
             for code in sorted(set(mine) & set(theirs))
             if mine[code].status != theirs[code].status
         ]
-        other_scores = {s.pillar_id.code: s.score or 0.0 for s in other.pillar_score_ids}
-        delta = {
-            s.pillar_id.code: round((s.score or 0.0) - other_scores.get(s.pillar_id.code, 0.0), 2)
-            for s in self.pillar_score_ids
-        }
+        before = {s.pillar_id: s.score or 0.0 for s in other.pillar_score_ids}
+        after = {s.pillar_id: s.score or 0.0 for s in self.pillar_score_ids}
+        pillars = [
+            {"code": p.code, "name": p.name, "framework": p.framework_id.code,
+             "before": before.get(p), "after": after.get(p),
+             "delta": round(after.get(p, 0.0) - before.get(p, 0.0), 2)}
+            for p in (self.pillar_score_ids | other.pillar_score_ids).pillar_id.sorted()
+        ]
         return {
-            "new": new, "resolved": resolved, "changed": changed, "score_delta": delta,
+            "new": new, "resolved": resolved, "changed": changed, "removed": removed,
+            "score_delta": {p["code"]: p["delta"] for p in pillars if p["after"] is not None},
+            "pillars": pillars,
+            "overall_before": other.overall_score, "overall_after": self.overall_score,
             "overall_delta": round(self.overall_score - other.overall_score, 2),
+        }
+
+    def action_download_scorecard(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/ipai_waf_assessment/{self.id}/scorecard.json",
+            "target": "self",
         }
 
     def _create_next_milestone(self):

@@ -13,7 +13,8 @@ _logger = logging.getLogger(__name__)
 
 class IpaiWafFinding(models.Model):
     _name = "ipai.waf.finding"
-    _inherit = ["ipai.waf.frozen.guard"]
+    # Comments and evidence files in the chatter; the guard lets mail's own writes through.
+    _inherit = ["ipai.waf.frozen.guard", "mail.thread.main.attachment", "mail.activity.mixin"]
     _description = "Well-Architected Finding"
     _order = "pillar_id, control_id, id"
 
@@ -21,18 +22,19 @@ class IpaiWafFinding(models.Model):
         "ipai.waf.assessment", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="assessment_id.company_id", store=True)
+    frozen = fields.Boolean(related="assessment_id.frozen", string="Frozen milestone")
     control_id = fields.Many2one("ipai.waf.control", required=True, ondelete="restrict")
     pillar_id = fields.Many2one(related="control_id.pillar_id", store=True)
     severity = fields.Selection(related="control_id.severity", store=True)
-    status = fields.Selection(STATUSES, required=True, default="unknown")
+    status = fields.Selection(STATUSES, required=True, default="unknown", tracking=True)
     na_reason = fields.Selection([
         ("out_of_scope", "Out of scope"),
         ("business_priorities", "Business priorities"),
         ("architecture_constraints", "Architecture constraints"),
         ("other", "Other"),
-    ], string="Not-applicable reason")
-    evidence = fields.Text()
-    evidence_url = fields.Char(string="Evidence link")
+    ], string="Not-applicable reason", tracking=True)
+    evidence = fields.Text(tracking=True)
+    evidence_url = fields.Char(string="Evidence link", tracking=True)
     source = fields.Selection(
         [("manual", "Manual"), ("automated", "Automated"), ("imported", "Imported")],
         default="manual", required=True,
@@ -41,6 +43,22 @@ class IpaiWafFinding(models.Model):
     checked_at = fields.Datetime()
 
     _assessment_control_uniq = models.UniqueIndex("(assessment_id, control_id)")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Findings come by the hundred from one import or check run: no creation message
+        # and no follower per finding. Comments and tracked changes start after creation.
+        records = super(IpaiWafFinding, self.with_context(tracking_disable=True)).create(
+            vals_list)
+        return records.with_env(self.env)
+
+    @api.depends("assessment_id.name", "control_id.code", "control_id.name")
+    def _compute_display_name(self):
+        # The chatter, activities and notifications name a finding by its control.
+        for rec in self:
+            rec.display_name = " / ".join(
+                part for part in (rec.assessment_id.name, rec.control_id.code,
+                                  rec.control_id.name) if part)
 
     @api.constrains("status", "na_reason")
     def _check_na_reason(self):

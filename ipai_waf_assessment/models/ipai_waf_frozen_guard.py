@@ -2,10 +2,17 @@
 from odoo import api, models
 from odoo.exceptions import UserError
 
+# Fields of mail.thread, mail.thread.main.attachment and mail.activity.mixin.
+MAIL_FIELD_PREFIXES = ("message_", "activity_")
+
 
 class IpaiWafFrozenGuard(models.AbstractModel):
     """Records of a frozen milestone are immutable: findings, pillar scores and their
-    overrides, risks and recommendations. Only a manager's "Unfreeze" reopens them."""
+    overrides, risks and recommendations. Only a manager's "Unfreeze" reopens them.
+
+    Comments, attachments and activities are review, not data: the fields mail writes on
+    the record itself (``message_main_attachment_id``, followers, activities) stay
+    writable, as they do on the assessment."""
 
     _name = "ipai.waf.frozen.guard"
     _description = "Well-Architected Frozen Milestone Guard"
@@ -25,6 +32,8 @@ class IpaiWafFrozenGuard(models.AbstractModel):
         return super().create(vals_list)
 
     def write(self, vals):
+        if all(key.startswith(MAIL_FIELD_PREFIXES) for key in vals):
+            return super().write(vals)
         targets = self.mapped("assessment_id")
         if vals.get("assessment_id"):
             targets |= self.env["ipai.waf.assessment"].browse(vals["assessment_id"])

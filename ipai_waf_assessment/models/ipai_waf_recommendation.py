@@ -4,7 +4,7 @@ from odoo import fields, models
 
 class IpaiWafRecommendation(models.Model):
     _name = "ipai.waf.recommendation"
-    _inherit = ["ipai.waf.frozen.guard"]
+    _inherit = ["ipai.waf.frozen.guard", "ipai.waf.owner.activity.mixin"]
     _description = "Well-Architected Recommendation"
     _order = "phase, priority, id"
 
@@ -12,6 +12,7 @@ class IpaiWafRecommendation(models.Model):
         "ipai.waf.assessment", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="assessment_id.company_id", store=True)
+    frozen = fields.Boolean(related="assessment_id.frozen", string="Frozen milestone")
     title = fields.Char(required=True)
     phase = fields.Selection(
         [("0_30", "0-30 days"), ("30_60", "30-60 days"), ("60_90", "60-90 days"),
@@ -29,9 +30,12 @@ class IpaiWafRecommendation(models.Model):
     )
     state = fields.Selection(
         [("todo", "To do"), ("doing", "In progress"), ("done", "Done"), ("dropped", "Dropped")],
-        default="todo", required=True,
+        default="todo", required=True, tracking=True,
     )
-    owner_id = fields.Many2one("res.users")
+    owner_id = fields.Many2one("res.users", tracking=True)
+    due_date = fields.Date(tracking=True)
+
+    _owner_activity_closed_states = ("done", "dropped")
 
     def _scorecard_dict(self):
         self.ensure_one()

@@ -7,7 +7,7 @@ from ..engine.risk import rate
 
 class IpaiWafRisk(models.Model):
     _name = "ipai.waf.risk"
-    _inherit = ["ipai.waf.frozen.guard"]
+    _inherit = ["ipai.waf.frozen.guard", "ipai.waf.owner.activity.mixin"]
     _description = "Well-Architected Risk"
     _order = "rating desc, id"
 
@@ -15,6 +15,7 @@ class IpaiWafRisk(models.Model):
         "ipai.waf.assessment", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="assessment_id.company_id", store=True)
+    frozen = fields.Boolean(related="assessment_id.frozen", string="Frozen milestone")
     title = fields.Char(required=True)
     pillar_id = fields.Many2one("ipai.waf.pillar")
     severity = fields.Selection([("high", "High"), ("medium", "Medium"), ("low", "Low")])
@@ -27,8 +28,14 @@ class IpaiWafRisk(models.Model):
     residual_rating = fields.Integer(compute="_compute_rating", store=True)
     residual_level = fields.Char(compute="_compute_rating", store=True)
     mitigation = fields.Text()
-    owner_id = fields.Many2one("res.users")
-    due_date = fields.Date()
+    owner_id = fields.Many2one("res.users", tracking=True)
+    due_date = fields.Date(tracking=True)
+    state = fields.Selection(
+        [("open", "Open"), ("accepted", "Accepted"), ("mitigated", "Mitigated"),
+         ("closed", "Closed")], default="open", required=True, tracking=True,
+    )
+
+    _owner_activity_closed_states = ("accepted", "mitigated", "closed")
 
     @api.constrains("likelihood", "impact", "residual_likelihood", "residual_impact")
     def _check_scale(self):

@@ -8,5 +8,7 @@ from . import (
     test_milestone_review,
     test_report_pdf,
     test_results,
+    test_review,
+    test_scorecard_download,
     test_tour,
 )
