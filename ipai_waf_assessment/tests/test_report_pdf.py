@@ -1,6 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 import io
-import re
 import shutil
 import subprocess
 import tempfile
@@ -111,11 +110,12 @@ class TestAssessmentPdf(TransactionCase):
         self.assertIn("one zone only", text)
         self.assertLess(text.index("AZ-REL-05"), text.index("AZ-REL-01"))
 
-    def test_the_form_has_a_print_button_for_the_report(self):
+    def test_the_form_prints_the_report_and_offers_the_exports(self):
+        # Print and Action menus of the form: the header keeps the review's own steps
         report = self.env.ref("ipai_waf_assessment.ipai_waf_assessment_report_action")
-        arch = self.env["ipai.waf.assessment"].get_views([(False, "form")])["views"]["form"][
-            "arch"]
-        button = re.search(rf'<button name="{report.id}"[^>]*>', arch)
-        self.assertTrue(button, "a button of the form opens the report")
-        self.assertIn('type="action"', button.group(0))
-        self.assertIn('string="Print report"', button.group(0))
+        toolbar = self.env["ipai.waf.assessment"].get_views(
+            [(False, "form")], {"toolbar": True})["views"]["form"]["toolbar"]
+        self.assertIn(report.id, [a["id"] for a in toolbar["print"]])
+        self.assertEqual(report.report_type, "qweb-pdf")
+        self.assertLessEqual({"Gaps report (Markdown)", "Apply review results"},
+                             {a["name"] for a in toolbar["action"]})
