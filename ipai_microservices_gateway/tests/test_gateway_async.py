@@ -138,3 +138,32 @@ class TestGatewayAsync(GatewayCase):
         self.assertEqual(self.run_job(uuid).state, "done")
         self.assertEqual(self.server.count(), 1)
 
+
+    def test_the_autovacuum_keeps_exactly_the_requests_a_requeue_needs(self):
+        Payload = self.env["ipai.gateway.job.payload"].sudo()
+        cases = {  # name: (job state, job age in days, payload age in hours), None: no job
+            "pending": ("pending", 40, 48), "started": ("started", 0, 2),
+            "failed_recent": ("failed", 29, 48), "failed_old": ("failed", 31, 48),
+            "done": ("done", 0, 2), "cancelled": ("cancelled", 0, 2),
+            "orphan_old": (None, 0, 2), "orphan_new": (None, 0, 0),
+        }
+        ids = {}
+        for name, (state, job_days, payload_hours) in cases.items():
+            payload = Payload._store({"path": f"/{name}", "body": "x" * 10})
+            uuid = None
+            if state:
+                uuid = Payload.with_delay()._gc_payloads().uuid
+                self.env.cr.execute(
+                    "UPDATE queue_job SET state = %s, date_created = now() at time zone 'UTC'"
+                    " - make_interval(days => %s) WHERE uuid = %s", [state, job_days, uuid])
+            self.env.cr.execute(
+                "UPDATE ipai_gateway_job_payload SET job_uuid = %s, create_date = "
+                "now() at time zone 'UTC' - make_interval(hours => %s) WHERE id = %s",
+                [uuid, payload_hours, payload.id])
+            ids[name] = payload.id
+        deleted = Payload._gc_payloads()
+        self.env.invalidate_all()
+        left = {name for name, pid in ids.items() if Payload.browse(pid).exists()}
+        self.assertEqual(left, {"pending", "started", "failed_recent", "orphan_new"})
+        self.assertEqual(deleted, 4)
+        self.assertEqual(Payload._gc_payloads(), 0)  # a second run finds nothing
