@@ -17,6 +17,7 @@
         "data/ipai_waf_catalog_data.xml",
         "data/ipai_waf_assessment_data.xml",
         "data/ir_cron_data.xml",
+        "data/queue_job_function_data.xml",
         "data/queue_job_data.xml",
         "views/ipai_waf_catalog_views.xml",
         "views/ipai_waf_assessment_views.xml",

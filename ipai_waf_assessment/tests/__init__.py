@@ -4,5 +4,6 @@ from . import (
     test_engine_importers,
     test_engine_rubric,
     test_engine_scorecard,
+    test_queue_data,
     test_tour,
 )
