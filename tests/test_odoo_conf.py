@@ -60,14 +60,15 @@ def test_a_start_with_the_generated_configuration_logs_no_warning():
         assert "db_password" not in text  # the test role has no password
         assert "ipai_vault_keys_file" not in text
         assert f"[ipai_vault]\nkeys_file = {server.key_file}\n" in text
-        # The web client's first page, and a secret written with the file's key.
+        # The web client's first page, and a secret written with the file's key over
+        # /json/2 (the deprecated /jsonrpc logs a warning of its own at each call).
         server.session.get(f"{server.url}/web/login", timeout=60).raise_for_status()
-        service_id = server.jsonrpc("ipai.gateway.service", "create", {
+        (service_id,) = server.json2("ipai.gateway.service", "create", vals_list=[{
             "name": "Conf check", "code": "conf_check", "base_url": "https://api.example.com",
             "auth_type": "bearer", "token": "tok-from-the-file-key",
-        })
-        rows = server.jsonrpc("ipai.gateway.service", "read", [service_id],
-                              fields=["has_secret", "token"])
+        }])
+        rows = server.json2("ipai.gateway.service", "read", ids=[service_id],
+                            fields=["has_secret", "token"])
         assert rows[0]["has_secret"] is True and rows[0]["token"] is False
         decrypted = server.shell_json(
             "import json\n"
