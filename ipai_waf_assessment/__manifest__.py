@@ -18,6 +18,7 @@
         "data/ipai_waf_catalog_aliases.xml",
         "data/ipai_waf_assessment_data.xml",
         "data/ir_cron_data.xml",
+        "data/queue_job_function_data.xml",
         "data/queue_job_data.xml",
         "report/ipai_waf_assessment_report.xml",
         "views/ipai_waf_catalog_views.xml",

@@ -12,7 +12,6 @@ Without them these tests cannot run, and they fail (never skip) saying so.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
+from ports import free_ports
 
 REQUIRED = (
     "IPAI_TEST_TEMPLATE_DB",
@@ -44,12 +44,6 @@ class RpcError(Exception):
         self.data = data or {}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class OdooServer:
     """One Odoo server process on its own copy of the installed database."""
 
@@ -65,7 +59,7 @@ class OdooServer:
         self.db = os.environ["IPAI_TEST_DB_PREFIX"] + name
         self.template = os.environ["IPAI_TEST_TEMPLATE_DB"]
         self.cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
-        self.port = _free_port()
+        self.port, self.gevent_port = free_ports(2)
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.proc = None
@@ -73,6 +67,7 @@ class OdooServer:
         self.conf = self.workdir / "odoo.conf"
         self._admin_key = None
         self.session = requests.Session()
+        self.environ = dict(os.environ)  # the server's environment
 
     # -- lifecycle
     def start(self):
@@ -86,6 +81,27 @@ class OdooServer:
         src = data_dir / "filestore" / self.template
         if src.exists():
             shutil.copytree(src, data_dir / "filestore" / self.db, dirs_exist_ok=True)
+        self.write_conf(data_dir)
+        self.proc = subprocess.Popen(
+            [*self.cmd, "-c", str(self.conf), f"--logfile={self.log}"],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=self.environ,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Odoo exited with {self.proc.returncode}; see {self.log}")
+            try:
+                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
+                    return self
+            except requests.RequestException:  # not listening yet, or a slow first answer
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"Odoo did not answer on {self.url} within 180 s; see {self.log}")
+
+    def write_conf(self, data_dir):
+        """The server's odoo.conf (a subclass may write another one)."""
         self.conf.write_text(
             "\n".join(
                 [
@@ -99,7 +115,7 @@ class OdooServer:
                     f"dbfilter = ^{self.db}$",
                     "http_interface = 127.0.0.1",
                     f"http_port = {self.port}",
-                    f"gevent_port = {_free_port()}",
+                    f"gevent_port = {self.gevent_port}",
                     f"workers = {self.workers}",
                     "max_cron_threads = 1",
                     "server_wide_modules = web,queue_job",
@@ -112,22 +128,6 @@ class OdooServer:
                 ]
             )
         )
-        self.proc = subprocess.Popen(
-            [*self.cmd, "-c", str(self.conf), f"--logfile={self.log}"],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Odoo exited with {self.proc.returncode}; see {self.log}")
-            try:
-                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
-                    return self
-            except requests.RequestException:  # not listening yet, or a slow first answer
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"Odoo did not answer on {self.url} within 180 s; see {self.log}")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -196,6 +196,7 @@ class OdooServer:
             text=True,
             timeout=300,
             check=False,
+            env=self.environ,
         )
         if res.returncode:
             raise RuntimeError(f"odoo shell failed:\n{res.stderr[-3000:]}")

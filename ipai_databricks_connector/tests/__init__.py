@@ -7,6 +7,7 @@ from . import (
     test_databricks_company,
     test_databricks_job,
     test_databricks_links,
+    test_databricks_queue_data,
     test_databricks_reliability,
     test_databricks_sandbox,
     test_databricks_tour,

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -12,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import requests
 
+from odoo.addons.ipai_microservices_gateway.tests.common import free_port
 from odoo.tests import BaseCase
 
 from ..lakehouse.api_server import DatabricksApiServer
@@ -20,12 +20,6 @@ from ..lakehouse.local_backend import LocalLakehouse
 TOKEN = "dapi-hardening"
 AUTH = {"Authorization": "Bearer " + TOKEN}
 MODULE_DIR = Path(__file__).resolve().parents[1]
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ApiServerCase(BaseCase):
@@ -118,7 +112,7 @@ class TestApiServerHardening(ApiServerCase):
 
 class TestCommandLineServer(ApiServerCase):
     def start_cli(self, *extra):
-        port = _free_port()
+        port = free_port()
         code = ("import sys; sys.path.insert(0, sys.argv[1]); "
                 "from lakehouse.api_server import main; main(sys.argv[2:])")
         proc = subprocess.Popen(  # our own server, fixed arguments

@@ -4,24 +4,20 @@ moto must not run in this process: delta-rs holds the GIL while it waits for the
 bucket, so an in-process server would never answer.
 """
 
-import socket
 import subprocess
 import sys
 import time
 
 import requests
 
-from odoo.addons.ipai_microservices_gateway.tests.common import loopback_requests_only
+from odoo.addons.ipai_microservices_gateway.tests.common import (
+    free_port,
+    loopback_requests_only,
+)
 from odoo.tests import TransactionCase, tagged
 
 from ..lakehouse.local_backend import LocalLakehouse
 from .common import sales_table
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @tagged("post_install", "-at_install")
@@ -30,7 +26,7 @@ class TestBucketBackend(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         loopback_requests_only(cls)
-        port = _free_port()
+        port = free_port()
         cls.endpoint = f"http://127.0.0.1:{port}"
         cls.moto = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

@@ -50,8 +50,9 @@ class IpaiGatewaySecret(models.Model):
             raise GatewaySecretMissing(
                 self.env._(
                     "No credential-vault key is configured (%(detail)s). Set the environment "
-                    "variable IPAI_VAULT_KEYS, or ipai_vault_keys / ipai_vault_keys_file in the "
-                    "Odoo configuration file, to one or more Fernet keys, then restart Odoo.",
+                    "variable IPAI_VAULT_KEYS, or keys / keys_file in the [ipai_vault] section "
+                    "of the Odoo configuration file, to one or more Fernet keys, then "
+                    "restart Odoo.",
                     detail=str(exc),
                 )
             ) from exc

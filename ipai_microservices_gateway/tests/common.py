@@ -1,5 +1,6 @@
 """Shared set-up for the gateway's Odoo tests: a real loopback server per class."""
 
+import socket
 import unittest
 from contextlib import contextmanager
 from unittest.mock import patch
@@ -10,6 +11,14 @@ import requests
 from odoo.tests import TransactionCase, common
 
 from .fault_server import FaultServer
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now, for a loopback server a test starts (the module
+    tests' one helper; the repository's tests/ports.py is the same for ./suite)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def loopback_requests_only(test_class):

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from contextlib import ExitStack
 
 from odoo import api
 from odoo.tests import tagged
@@ -165,20 +166,23 @@ class TestBreakerAcrossTransactions(GatewayCase):
 
         errors = []
 
-        def contender():
+        def contender(env):
             try:
-                with self.registry.cursor() as cr:
-                    env = api.Environment(cr, api.SUPERUSER_ID, {})
-                    barrier.wait()
-                    won.append(env["ipai.gateway.breaker"]._claim_trial(service_id, policy))
+                barrier.wait()
+                won.append(env["ipai.gateway.breaker"]._claim_trial(service_id, policy))
             except Exception as exc:
                 errors.append(repr(exc))
 
-        threads = [threading.Thread(target=contender) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
+        # The environments are made here: api.Environment() takes the registry lock,
+        # which odoo-bin holds while it runs post-install tests (a thread would wait).
+        with ExitStack() as stack:
+            envs = [api.Environment(stack.enter_context(self.registry.cursor()),
+                                    api.SUPERUSER_ID, {}) for _ in range(2)]
+            threads = [threading.Thread(target=contender, args=(env,)) for env in envs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
         self.assertFalse(errors)
         self.assertEqual(sorted(won), [False, True])
         breaker_model._cache.clear()

@@ -111,8 +111,10 @@ class TestGatewayRateLimit(GatewayCase):
         # 20 a second with a burst of 20: 60 tokens take at least 2 s, whoever takes them.
         self.assertGreaterEqual(grants[-1] - grants[0], 1.8)
         for i, at in enumerate(grants):
-            # (slack: a grant's time is read after its transaction commits)
-            self.assertLessEqual(i + 1, 20 + 20 * (at - grants[0]) + 3)
+            # Slack of 0.25 s: a grant's time is read after its transaction commits, and
+            # a busy machine can hold the first process back that long. Two unshared
+            # buckets would hand out all 60 tokens within 0.5 s (at most 35 allowed).
+            self.assertLessEqual(i + 1, 20 + 20 * (at - grants[0] + 0.25))
 
     def _drop_bucket(self, service_id):
         with self.registry.cursor() as cr:

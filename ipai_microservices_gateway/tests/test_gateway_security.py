@@ -95,7 +95,7 @@ class TestGatewaySecurity(GatewayCase):
         with self.assertRaises(GatewaySecretMissing) as err:
             service.write({"token": "tok-after"})
         self.assertIn("IPAI_VAULT_KEYS", str(err.exception))
-        self.assertIn("ipai_vault_keys", str(err.exception))
+        self.assertIn("[ipai_vault] section", str(err.exception))
         with self.shared_cursor(), self.assertFails(GatewaySecretMissing):
             self.Gateway.call("fault", "GET", "/x")
         self.assertEqual(self.server.count(), 0, "no request may leave without its secret")

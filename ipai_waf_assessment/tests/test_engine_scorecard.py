@@ -5,7 +5,6 @@ import hashlib
 import json
 
 import jsonschema
-import pytest
 
 from odoo.addons.ipai_waf_assessment.engine import scorecard
 from odoo.addons.ipai_waf_assessment.engine.scorecard import (
@@ -14,6 +13,7 @@ from odoo.addons.ipai_waf_assessment.engine.scorecard import (
     render_gaps_markdown,
     validate,
 )
+from odoo.tests import BaseCase
 
 
 def make_scorecard():
@@ -94,119 +94,127 @@ def make_scorecard():
     return card
 
 
-def test_schema_file_is_draft_2020_12_and_valid():
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    jsonschema.Draft202012Validator.check_schema(schema)
-    assert schema["additionalProperties"] is False
+class TestScorecardSchema(BaseCase):
+    """The JSON schema: what a valid scorecard is, and what is refused."""
+
+    def test_schema_file_is_draft_2020_12_and_valid(self):
+        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["additionalProperties"] is False
+
+    def test_a_valid_scorecard_validates(self):
+        assert validate(make_scorecard()) is True
+
+    def test_a_minimal_scorecard_with_nulls_validates(self):
+        card = make_scorecard()
+        card["overall"] = {"score": None, "grade": None, "status": None}
+        card["frameworks"][0]["score"] = None
+        card["findings"] = card["risks"] = card["recommendations"] = []
+        assert validate(card) is True
+
+    def test_an_invalid_scorecard_is_refused(self):
+        for mutate, message in [
+            (lambda c: c.update(extra=1), "Additional properties"),
+            (lambda c: c.pop("findings"), "'findings' is a required property"),
+            (lambda c: c["findings"][0].update(status="done"), "'done' is not one of"),
+            (lambda c: c["overall"].update(score=120), "120 is greater than the maximum of 100"),
+            (lambda c: c["risks"][0].update(likelihood=6), "6 is greater than the maximum of 5"),
+            (lambda c: c["recommendations"][0].update(priority="P7"), "'P7' is not one of"),
+            (lambda c: c.update(content_hash="abc"), "does not match"),
+            (lambda c: c.update(schema_version="2.0"), "'1.0' was expected"),
+            (lambda c: c["assessment"].update(date="30/09/2026"), "is not a 'date'"),
+        ]:
+            with self.subTest(message=message):
+                card = make_scorecard()
+                mutate(card)
+                with self.assertRaisesRegex(jsonschema.ValidationError, message):
+                    validate(card)
 
 
-def test_a_valid_scorecard_validates():
-    assert validate(make_scorecard()) is True
+class TestScorecardHash(BaseCase):
+    """The content hash that seals a scorecard."""
+
+    def test_content_hash_ignores_itself_and_key_order_but_not_content(self):
+        card = make_scorecard()
+        digest = card["content_hash"]
+        assert len(digest) == 64
+        assert content_hash(card) == digest  # the stored hash is not part of the hashed text
+        reordered = json.loads(json.dumps(card, sort_keys=True))
+        reordered = dict(reversed(list(reordered.items())))
+        assert content_hash(reordered) == digest
+        edited = copy.deepcopy(card)
+        edited["findings"][0]["status"] = "implemented"
+        assert content_hash(edited) != digest
+        assert content_hash(dict(card, generated_at="2026-10-01T00:00:00")) != digest
+
+    def test_content_hash_is_sha256_of_the_documented_canonical_json(self):
+        card = make_scorecard()
+        body = {k: v for k, v in card.items() if k != "content_hash"}
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert card["content_hash"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def test_a_minimal_scorecard_with_nulls_validates():
-    card = make_scorecard()
-    card["overall"] = {"score": None, "grade": None, "status": None}
-    card["frameworks"][0]["score"] = None
-    card["findings"] = card["risks"] = card["recommendations"] = []
-    assert validate(card) is True
+class TestGapsReport(BaseCase):
+    """The Markdown gaps report rendered from a scorecard."""
+
+    def test_gaps_report_lists_scores_gaps_risks_and_roadmap(self):
+        md = render_gaps_markdown(make_scorecard())
+        assert md.startswith("# Gaps report: ERP Q3\n")
+        assert "- **Overall:** 78.0 / 100, grade B+ (Good, with gaps)" in md
+        assert "### Azure Well-Architected Framework (Score: 78.0/100)" in md
+        assert ("| Reliability | 82.0 | 75.0 | 82.0 (Imported from report (line 20)) "
+                "| 3 | 1 | 0 | 1 | 0 | 0 |") in md
+        assert "| Security | 74.0 | 74.0 | — | 4 | 0 | 0 | 2 | 0 | 1 |" in md
+        # every finding that is not implemented, grouped by pillar, with its recommendation
+        assert "### azure_waf / reliability" in md and "### azure_waf / security" in md
+        assert ("| AZ-REL-05 Multi-zone deployment | high | ❌ Missing "
+                "| Single zone (westeurope-1) | Spread the web tier over three zones. |") in md
+        assert "AZ-REL-01" not in md  # implemented: not a gap
+        # pipes in evidence are escaped, links kept
+        assert ("auth_totp for 2 of 3 admins \\| one left "
+                "([link](https://erp.example.com/odoo/users))") in md
+        # high severity first inside a pillar
+        assert md.index("AZ-SEC-06") < md.index("AZ-SEC-09")
+        assert "- AZ-COST-04 Reserved capacity: business priorities" in md
+        # risks by rating, highest first
+        assert md.index("Leaked API key") < md.index("Zone outage stops the ERP")
+        assert "| 2 × 5 | 10 high | 4 low |" in md
+        # roadmap by phase, in phase order, with effort totals
+        assert "### Phase 0-30 (2 items, 4 days)" in md
+        assert "### Phase 30-60 (1 items, 8.5 days)" in md
+        assert md.index("Phase 0-30") < md.index("Phase 30-60")
+        assert "| P1 | Zone-redundant web tier | reliability, performance_efficiency | 8.5 " in md
+        assert "| Terraform modules |" in md
+
+    def test_gaps_report_of_an_empty_assessment(self):
+        card = make_scorecard()
+        card["frameworks"] = card["findings"] = card["risks"] = card["recommendations"] = []
+        md = render_gaps_markdown(card)
+        assert "No framework was assessed." in md
+        assert "No open gap" in md
+        assert "No risk recorded." in md and "No recommendation recorded." in md
+
+    def test_gaps_table_rows_keep_their_column_count(self):
+        md = render_gaps_markdown(make_scorecard())
+        gap_rows = [line for line in md.splitlines() if line.startswith("| AZ-")]
+        assert gap_rows
+        for row in gap_rows:
+            assert row.replace("\\|", "").count("|") == 6, row
+        assert scorecard.STATUS_LABELS["not_applicable"] == "Not applicable"
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda c: c.update(extra=1), "Additional properties"),
-    (lambda c: c.pop("findings"), "'findings' is a required property"),
-    (lambda c: c["findings"][0].update(status="done"), "'done' is not one of"),
-    (lambda c: c["overall"].update(score=120), "120 is greater than the maximum of 100"),
-    (lambda c: c["risks"][0].update(likelihood=6), "6 is greater than the maximum of 5"),
-    (lambda c: c["recommendations"][0].update(priority="P7"), "'P7' is not one of"),
-    (lambda c: c.update(content_hash="abc"), "does not match"),
-    (lambda c: c.update(schema_version="2.0"), "'1.0' was expected"),
-    (lambda c: c["assessment"].update(date="30/09/2026"), "is not a 'date'"),
-])
-def test_an_invalid_scorecard_is_refused(mutate, message):
-    card = make_scorecard()
-    mutate(card)
-    with pytest.raises(jsonschema.ValidationError, match=message):
-        validate(card)
+class TestGeneratedAt(BaseCase):
+    """Which timestamps generated_at accepts."""
 
+    def test_generated_at_accepts_naive_utc_and_offsets(self):
+        for stamp in ["2026-09-30T10:00:00", "2026-09-30 10:00:00.123456",
+                      "2026-09-30T10:00:00Z", "2026-09-30T10:00:00+02:00"]:
+            with self.subTest(stamp=stamp):
+                assert validate(dict(make_scorecard(), generated_at=stamp))
 
-def test_content_hash_ignores_itself_and_key_order_but_not_content():
-    card = make_scorecard()
-    digest = card["content_hash"]
-    assert len(digest) == 64
-    assert content_hash(card) == digest  # the stored hash is not part of the hashed text
-    reordered = json.loads(json.dumps(card, sort_keys=True))
-    reordered = dict(reversed(list(reordered.items())))
-    assert content_hash(reordered) == digest
-    edited = copy.deepcopy(card)
-    edited["findings"][0]["status"] = "implemented"
-    assert content_hash(edited) != digest
-    assert content_hash(dict(card, generated_at="2026-10-01T00:00:00")) != digest
-
-
-def test_content_hash_is_sha256_of_the_documented_canonical_json():
-    card = make_scorecard()
-    body = {k: v for k, v in card.items() if k != "content_hash"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert card["content_hash"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def test_gaps_report_lists_scores_gaps_risks_and_roadmap():
-    md = render_gaps_markdown(make_scorecard())
-    assert md.startswith("# Gaps report: ERP Q3\n")
-    assert "- **Overall:** 78.0 / 100, grade B+ (Good, with gaps)" in md
-    assert "### Azure Well-Architected Framework (Score: 78.0/100)" in md
-    assert ("| Reliability | 82.0 | 75.0 | 82.0 (Imported from report (line 20)) "
-            "| 3 | 1 | 0 | 1 | 0 | 0 |") in md
-    assert "| Security | 74.0 | 74.0 | — | 4 | 0 | 0 | 2 | 0 | 1 |" in md
-    # every finding that is not implemented, grouped by pillar, with its recommendation
-    assert "### azure_waf / reliability" in md and "### azure_waf / security" in md
-    assert ("| AZ-REL-05 Multi-zone deployment | high | ❌ Missing "
-            "| Single zone (westeurope-1) | Spread the web tier over three zones. |") in md
-    assert "AZ-REL-01" not in md  # implemented: not a gap
-    # pipes in evidence are escaped, links kept
-    assert ("auth_totp for 2 of 3 admins \\| one left "
-            "([link](https://erp.example.com/odoo/users))") in md
-    # high severity first inside a pillar
-    assert md.index("AZ-SEC-06") < md.index("AZ-SEC-09")
-    assert "- AZ-COST-04 Reserved capacity: business priorities" in md
-    # risks by rating, highest first
-    assert md.index("Leaked API key") < md.index("Zone outage stops the ERP")
-    assert "| 2 × 5 | 10 high | 4 low |" in md
-    # roadmap by phase, in phase order, with effort totals
-    assert "### Phase 0-30 (2 items, 4 days)" in md
-    assert "### Phase 30-60 (1 items, 8.5 days)" in md
-    assert md.index("Phase 0-30") < md.index("Phase 30-60")
-    assert "| P1 | Zone-redundant web tier | reliability, performance_efficiency | 8.5 " in md
-    assert "| Terraform modules |" in md
-
-
-def test_gaps_report_of_an_empty_assessment():
-    card = make_scorecard()
-    card["frameworks"] = card["findings"] = card["risks"] = card["recommendations"] = []
-    md = render_gaps_markdown(card)
-    assert "No framework was assessed." in md
-    assert "No open gap" in md
-    assert "No risk recorded." in md and "No recommendation recorded." in md
-
-
-def test_gaps_table_rows_keep_their_column_count():
-    md = render_gaps_markdown(make_scorecard())
-    gap_rows = [line for line in md.splitlines() if line.startswith("| AZ-")]
-    assert gap_rows
-    for row in gap_rows:
-        assert row.replace("\\|", "").count("|") == 6, row
-    assert scorecard.STATUS_LABELS["not_applicable"] == "Not applicable"
-
-
-@pytest.mark.parametrize("stamp", ["2026-09-30T10:00:00", "2026-09-30 10:00:00.123456",
-                                   "2026-09-30T10:00:00Z", "2026-09-30T10:00:00+02:00"])
-def test_generated_at_accepts_naive_utc_and_offsets(stamp):
-    assert validate(dict(make_scorecard(), generated_at=stamp))
-
-
-@pytest.mark.parametrize("stamp", ["yesterday", "2026-09-30", "30.09.2026 10:00"])
-def test_generated_at_refuses_other_text(stamp):
-    with pytest.raises(jsonschema.ValidationError, match="does not match"):
-        validate(dict(make_scorecard(), generated_at=stamp))
+    def test_generated_at_refuses_other_text(self):
+        for stamp in ["yesterday", "2026-09-30", "30.09.2026 10:00"]:
+            with self.subTest(stamp=stamp):
+                with self.assertRaisesRegex(jsonschema.ValidationError, "does not match"):
+                    validate(dict(make_scorecard(), generated_at=stamp))

@@ -1,9 +1,14 @@
 """What every benchmark needs: the PostgreSQL connection and a free loopback port."""
 
 import os
-import socket
+import sys
+from pathlib import Path
 
 import psycopg2
+
+# The one free-port helper (tests/ports.py), shared with ./suite and the server tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ports import free_port, free_ports  # noqa: F401 (re-exported for the bench scripts)
 
 PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
       "user": os.environ.get("IPAI_DB_USER", "odoo")}
@@ -18,7 +23,3 @@ def pg(sql):
     conn.close()
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
