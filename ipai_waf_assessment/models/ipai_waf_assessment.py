@@ -697,7 +697,9 @@ class IpaiWafAssessment(models.Model):
                 if risk[key]:
                     vals[key] = risk[key]
             risk_vals.append(vals)
-        self.env["ipai.waf.risk"].create(risk_vals)
+        # An import brings items by the hundred: no creation message or follower each.
+        quiet = {"tracking_disable": True}
+        self.env["ipai.waf.risk"].with_context(**quiet).create(risk_vals)
 
         rec_vals = []
         for rec in plan["recommendations"]:
@@ -711,7 +713,8 @@ class IpaiWafAssessment(models.Model):
                 if rec[key]:
                     vals[key] = rec[key]
             rec_vals.append(vals)
-        created = self.env["ipai.waf.recommendation"].create(rec_vals)
+        created = self.env["ipai.waf.recommendation"].with_context(**quiet).create(
+            rec_vals).with_env(self.env)
         by_title = {}
         for record in created:
             by_title.setdefault(_norm(record.title), record)

@@ -46,7 +46,12 @@ class IpaiWafOwnerActivityMixin(models.AbstractModel):
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
-        records._sync_owner_activity()
+        # New records have no To-Do to move or close: only those due get one, so an
+        # import of a thousand items costs no activity search per item.
+        for rec in records:
+            if rec.owner_id and rec.due_date and \
+                    rec.state not in self._owner_activity_closed_states:
+                rec._schedule_owner_activity()
         return records
 
     def write(self, vals):
@@ -77,6 +82,10 @@ class IpaiWafOwnerActivityMixin(models.AbstractModel):
                 })
                 activities[1:].unlink()
             else:
-                rec.activity_schedule(
-                    TODO_TYPE, date_deadline=rec.due_date, user_id=rec.owner_id.id,
-                    summary=rec._owner_activity_summary())
+                rec._schedule_owner_activity()
+
+    def _schedule_owner_activity(self):
+        self.ensure_one()
+        self.activity_schedule(
+            TODO_TYPE, date_deadline=self.due_date, user_id=self.owner_id.id,
+            summary=self._owner_activity_summary())
