@@ -45,6 +45,12 @@ class IpaiDatabricksSnapshot(models.Model):
     row_count = fields.Integer(readonly=True, help="Rows in the published model.")
     loaded_rows = fields.Integer(readonly=True, help="Rows loaded by this refresh.")
     watermark_from = fields.Char(readonly=True)
+    as_of_version = fields.Integer(
+        readonly=True, default=-1, string="Asked version",
+        help="The Delta version this refresh was asked to read; -1: the latest.")
+    republished_from_id = fields.Many2one(
+        "ipai.databricks.snapshot", readonly=True, string="Republishes",
+        help="The earlier snapshot this one publishes again (a rollback).")
     parameter_values = fields.Text(readonly=True,
                                    help="JSON: the parameter values bound (name -> text).")
     parameter_label = fields.Char(compute="_compute_parameter_label", string="Parameters")
@@ -62,6 +68,19 @@ class IpaiDatabricksSnapshot(models.Model):
             snap.parameter_label = ", ".join(
                 f"{name} = {'NULL' if value is None else value}"
                 for name, value in values.items()) or False
+
+    def action_republish(self):
+        """Roll back: publish this earlier snapshot's data again, read from its Delta
+        version with its parameter values (a Databricks Manager's decision)."""
+        self.ensure_one()
+        self.view_id._check_manager()
+        if self.state != "published" or self.delta_version < 0:
+            raise UserError(self.env._(
+                "Only a published snapshot of a table source (with its Delta version) can be "
+                "published again."))
+        return self.view_id._enqueue_refresh(
+            mode="full", values=json.loads(self.parameter_values or "{}"),
+            as_of_version=self.delta_version, republish=self)
 
     # -- steps (queue jobs) ------------------------------------------------------------
 
@@ -170,12 +189,23 @@ class IpaiDatabricksSnapshot(models.Model):
                 if view._is_table_source():
                     name = view.source.strip()
                     history = lake.history(name)
-                    vals["delta_version"] = history[0]["version"]
-                    ts = history[0].get("timestamp")
+                    entry = history[0] if self.as_of_version < 0 else next(
+                        (h for h in history if h["version"] == self.as_of_version), None)
+                    if entry is None:
+                        raise UserError(self.env._(
+                            "Version %(v)s of %(t)s is not available (versions %(a)s to %(b)s).",
+                            v=self.as_of_version, t=name, a=history[-1]["version"],
+                            b=history[0]["version"]))
+                    # The load reads this very version, even if the table moves on meanwhile.
+                    vals["delta_version"] = entry["version"]
+                    self.delta_version = entry["version"]
+                    ts = entry.get("timestamp")
                     if ts:
                         vals["source_committed_at"] = datetime.fromtimestamp(
                             ts / 1000, UTC).replace(tzinfo=None)
             else:
+                if self.as_of_version >= 0:
+                    vals["delta_version"] = self.as_of_version
                 client = self.env["ipai.databricks"]._statement_client(ws)
                 response = client.submit(sql_text, parameters=params,
                                          row_limit=view.row_limit or None)
@@ -191,6 +221,12 @@ class IpaiDatabricksSnapshot(models.Model):
     def _query(self):
         view = self.view_id
         sql_text = view._source_sql()
+        version = self.as_of_version
+        if version < 0 and view.backend == "local" and self.delta_version >= 0:
+            version = self.delta_version  # the version _job_query recorded
+        if version >= 0 and view._is_table_source():
+            # An integer (a field), not user text; Databricks takes no marker here.
+            sql_text = f"{sql_text} VERSION AS OF {int(version)}"
         # Bound, never formatted into the SQL: the values this snapshot was asked for.
         params, _texts = view._parameters(json.loads(self.parameter_values or "{}"))
         if self.mode == "incremental":
@@ -375,6 +411,15 @@ class IpaiDatabricksSnapshot(models.Model):
                     "refreshed_at": fields.Datetime.now()})
         view.write({"current_snapshot_id": self.id, "refresh_state": "idle", "last_error": False,
                     "last_quality_pass_rate": self.quality_pass_rate})
+        if self.republished_from_id:
+            view.message_post(body=self.env._(
+                "Rolled back: snapshot %(old)s (Delta version %(v)s) published again as snapshot "
+                "%(new)s, requested by %(user)s.", old=self.republished_from_id.id,
+                v=self.delta_version, new=self.id, user=self.requested_by.name or "-"))
+        elif self.as_of_version >= 0:
+            view.message_post(body=self.env._(
+                "Published as of Delta version %(v)s (snapshot %(s)s).", v=self.delta_version,
+                s=self.id))
         return self.env._("Published %s rows.", count)
 
     def _swap_in(self, live, staging):

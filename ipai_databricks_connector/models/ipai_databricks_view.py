@@ -277,7 +277,8 @@ class IpaiDatabricksView(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window", "res_model": "ipai.databricks.refresh.wizard",
-            "view_mode": "form", "target": "new", "name": self.env._("Refresh with values"),
+            "view_mode": "form", "target": "new",
+            "name": self.env._("Refresh with values or a version"),
             "context": {"default_view_id": self.id},
         }
 
@@ -485,10 +486,18 @@ class IpaiDatabricksView(models.Model):
     def action_refresh_full(self):
         return self._enqueue_refresh(mode="full")
 
-    def _enqueue_refresh(self, mode=None, values=None):
+    def _check_as_of(self, as_of_version):
+        if as_of_version is not None and as_of_version >= 0 and not self._is_table_source():
+            raise UserError(self.env._(
+                "View %s: only a table source can be refreshed as of a Delta version.",
+                self.name))
+
+    def _enqueue_refresh(self, mode=None, values=None, as_of_version=None, republish=None):
         """Enqueue query -> load -> quality -> publish as a chain of queue jobs.
 
-        ``values`` (name -> text) bind the parameters; the defaults otherwise."""
+        ``values`` (name -> text) bind the parameters; the defaults otherwise.
+        ``as_of_version`` reads that Delta version; ``republish`` is the snapshot rolled
+        back to."""
         Snapshot = self.env["ipai.databricks.snapshot"]
         snapshots = Snapshot
         for view in self:
@@ -502,9 +511,13 @@ class IpaiDatabricksView(models.Model):
             # manages (view, generated table).
             view.check_access("read")
             _bound, texts = view._parameters(values)  # refused now, not in the job
+            view._check_as_of(as_of_version)
+            pinned = as_of_version is not None and as_of_version >= 0
             snap = Snapshot.sudo().create({
-                "view_id": view.id, "mode": mode or view.refresh_mode,
+                "view_id": view.id, "mode": "full" if pinned else mode or view.refresh_mode,
                 "requested_by": self.env.uid, "parameter_values": json.dumps(texts),
+                "as_of_version": as_of_version if pinned else -1,
+                "republished_from_id": republish.id if republish else False,
             })
             view.sudo().write({"refresh_state": "running", "last_error": False})
             desc = view.name
@@ -538,13 +551,17 @@ class IpaiDatabricksView(models.Model):
             view.sudo().message_post(body=message)
         return True
 
-    def _refresh_now(self, mode=None, values=None):
+    def _refresh_now(self, mode=None, values=None, as_of_version=None):
         """Run the whole chain in this transaction (demo loader, benchmarks)."""
         snaps = self.env["ipai.databricks.snapshot"]
         for view in self:
             _bound, texts = view._parameters(values)
-            snap = snaps.create({"view_id": view.id, "mode": mode or view.refresh_mode,
+            view._check_as_of(as_of_version)
+            pinned = as_of_version is not None and as_of_version >= 0
+            snap = snaps.create({"view_id": view.id,
+                                 "mode": "full" if pinned else mode or view.refresh_mode,
                                  "requested_by": self.env.uid,
+                                 "as_of_version": as_of_version if pinned else -1,
                                  "parameter_values": json.dumps(texts)})
             view.refresh_state = "running"
             for step in (snap._job_query, snap._job_load, snap._job_quality, snap._job_publish):

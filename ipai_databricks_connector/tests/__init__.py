@@ -10,6 +10,7 @@ from . import (
     test_databricks_parameters,
     test_databricks_reliability,
     test_databricks_sandbox,
+    test_databricks_time_travel,
     test_databricks_tour,
     test_databricks_view,
     test_lakehouse_backend,
