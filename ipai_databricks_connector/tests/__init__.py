@@ -7,6 +7,7 @@ from . import (
     test_databricks_company,
     test_databricks_job,
     test_databricks_links,
+    test_databricks_migration,
     test_databricks_parameters,
     test_databricks_reliability,
     test_databricks_sandbox,
