@@ -444,5 +444,9 @@ class IpaiDatabricksSnapshot(models.Model):
             ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
                      spk=pgsql.Identifier(f"{staging}_pk"),
                      lpk=pgsql.Identifier(f"{live}_pkey")))
+            if indexes:
+                # Sorting in memory builds each index several times faster than the 4 MB
+                # default; LOCAL: for this transaction only.
+                cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
             for definition in indexes:  # read from pg_indexes: PostgreSQL's own text
                 cr.execute(definition)

@@ -85,11 +85,16 @@ class IpaiDatabricksViewColumn(models.Model):
         flagged and its largest value only grows."""
         cr = self.env.cr
         inexact = self.browse()
-        for col in self.filtered("exact_limit"):
-            # As text: numeric would come back as a Python float (the rounding we report).
-            cr.execute(pgsql.SQL("SELECT max(abs({c}))::text FROM {t}").format(
-                c=pgsql.Identifier(col.field_name), t=pgsql.Identifier(table)))
-            biggest = cr.fetchone()[0]
+        measured = self.filtered("exact_limit")
+        if not measured:
+            return inexact
+        # One scan for every column; numeric, as abs() of the smallest int8 overflows; read
+        # as text: numeric would come back as a Python float (the rounding reported here).
+        cr.execute(pgsql.SQL("SELECT {} FROM {}").format(
+            pgsql.SQL(", ").join(pgsql.SQL("max(abs({}::numeric))::text").format(
+                pgsql.Identifier(col.field_name)) for col in measured),
+            pgsql.Identifier(table)))
+        for col, biggest in zip(measured, cr.fetchone(), strict=True):
             if incremental and col.max_abs_value and (
                     biggest is None or Decimal(col.max_abs_value) > Decimal(biggest)):
                 biggest = col.max_abs_value

@@ -23,6 +23,7 @@ class TestDatabricksView(LakeCase):
             "store_id": pa.array([1, None, 20261004], pa.int32()),
             "label": pa.array(["CafÃ© Manila", None, "a,\"quoted\" label"]),
             "n_tx": pa.array([big, None, -12], pa.int64()),
+            "extreme": pa.array([-2**63, 2**63 - 1, None], pa.int64()),
             "small_count": pa.array([3, 4, None], pa.int64()),
             "amount": pa.array([Decimal("12345678901234567890.12"), None,
                                 Decimal("-0.05")], pa.decimal128(38, 2)),
@@ -79,8 +80,9 @@ class TestDatabricksView(LakeCase):
         self.assertFalse(cols["amount"].exact)
         self.assertTrue(cols["fee"].exact)
         self.assertTrue(cols["small_count"].exact)
-        self.assertEqual(view.inexact_column_names, "n_tx, amount")
-        self.assertIn("n_tx, amount", view.message_ids[:1].body)
+        self.assertEqual(cols["extreme"].max_abs_value, str(2**63), "no int8 overflow")
+        self.assertEqual(view.inexact_column_names, "n_tx, extreme, amount")
+        self.assertIn("n_tx, extreme, amount", view.message_ids[:1].body)
         self.assertEqual(cols["amount"].databricks_type, "DECIMAL(38,2)")
         self.assertIn("numeric(38,2)", cols["amount"].mapping)
         self.assertIn("int8", cols["n_tx"].mapping)
