@@ -241,7 +241,10 @@ class IpaiDatabricksView(models.Model):
         Odoo's cursor would turn numeric into a float, exact only to 2**53)."""
         self.ensure_one()
         column = self.column_ids.filtered(lambda c: c.name == self.watermark_column)[:1]
-        return column.ttype in ("integer", "float")
+        # A model built before 19.0.1.2.0 keeps BIGINT and wide DECIMAL as text until it is
+        # rebuilt; its column records carry the Arrow type it was read with.
+        return column.ttype in ("integer", "float") or bool(
+            re.match(r"^(u?int(8|16|32|64)|decimal)", column.databricks_type or ""))
 
     def _parameters(self, values=None):
         """The bound values of the source's parameters: ``values`` (name -> text) over the
