@@ -1,4 +1,4 @@
-from . import models
+from . import models, wizard
 
 
 def uninstall_hook(env):

@@ -32,6 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from . import dialect
 from .local_backend import _TOKEN, LocalLakehouse, SQLRefused
 
 INLINE_LIMIT = 25 * 1024 * 1024  # documented INLINE result limit
@@ -203,6 +204,8 @@ def _used_params(sql, values):
 
 
 def _sql_failure(exc):
+    if isinstance(exc, dialect.LocalSQLError):  # already in Databricks' terms
+        return {"error_code": exc.error_code, "message": exc.message}, exc.sql_state
     klass, state = next(((k, s) for kind, k, s in SQL_ERRORS if isinstance(exc, kind)),
                         ("INTERNAL_ERROR", "XX000"))
     text = str(exc).strip().replace("\n\n", "\n")

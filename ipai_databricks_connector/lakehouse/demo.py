@@ -1,7 +1,7 @@
 """Demo retail dataset (Philippine stores, peso sales) and its medallion steps.
 
 Bronze holds raw JSON point-of-sale transactions, about 2% of them dirty; the
-``STEPS`` (DuckDB SELECTs over ``catalog.schema.table`` names, run with
+``STEPS`` (Databricks SQL SELECTs over ``catalog.schema.table`` names, run with
 ``LocalLakehouse.run_step``) clean them into silver and aggregate gold and
 platinum. Gold counts are INT and money DECIMAL(<=15, 2), so Odoo holds them exactly.
 """
@@ -24,17 +24,17 @@ DIRTY_SHARE = 0.02
 _SILVER_SQL = """
 SELECT
     txn_id,
-    CAST(strptime(CAST(date_key AS VARCHAR), '%Y%m%d') AS DATE) AS sale_date,
+    to_date(CAST(date_key AS STRING), 'yyyyMMdd') AS sale_date,
     date_key, store_id, region, peso_value, customer_id, basket_size, ingested_at
 FROM (
     SELECT
-        json_extract_string(payload, '$.txn_id') AS txn_id,
-        TRY_CAST(json_extract_string(payload, '$.date_key') AS INTEGER) AS date_key,
-        TRY_CAST(json_extract_string(payload, '$.store_id') AS INTEGER) AS store_id,
-        json_extract_string(payload, '$.region') AS region,
-        TRY_CAST(json_extract_string(payload, '$.peso_value') AS DECIMAL(12, 2)) AS peso_value,
-        json_extract_string(payload, '$.customer_id') AS customer_id,
-        TRY_CAST(json_extract_string(payload, '$.basket_size') AS INTEGER) AS basket_size,
+        get_json_object(payload, '$.txn_id') AS txn_id,
+        TRY_CAST(get_json_object(payload, '$.date_key') AS INTEGER) AS date_key,
+        TRY_CAST(get_json_object(payload, '$.store_id') AS INTEGER) AS store_id,
+        get_json_object(payload, '$.region') AS region,
+        TRY_CAST(get_json_object(payload, '$.peso_value') AS DECIMAL(12, 2)) AS peso_value,
+        get_json_object(payload, '$.customer_id') AS customer_id,
+        TRY_CAST(get_json_object(payload, '$.basket_size') AS INTEGER) AS basket_size,
         ingested_at
     FROM demo.bronze.pos_transactions
 ) AS parsed
@@ -55,7 +55,7 @@ SELECT
     CAST(count(DISTINCT customer_id) AS INTEGER) AS customers,
     CAST(sum(basket_size) AS INTEGER) AS basket_items,
     CAST(sum(peso_value) AS DECIMAL(15, 2)) AS peso_total,
-    CAST(CAST((2 * CAST(sum(peso_value) * 100 AS BIGINT) + count(*)) // (2 * count(*))
+    CAST(CAST((2 * CAST(sum(peso_value) * 100 AS BIGINT) + count(*)) DIV (2 * count(*))
               AS DECIMAL(12, 0)) * 0.01 AS DECIMAL(12, 2)) AS avg_basket_peso
 FROM demo.silver.transactions
 GROUP BY sale_date, date_key, store_id, region
@@ -73,7 +73,7 @@ SELECT
     CAST(sum(basket_items) AS INTEGER) AS basket_items,
     CAST(sum(peso_total) AS DECIMAL(15, 2)) AS peso_total,
     CAST(CAST((2 * CAST(sum(peso_total) * 100 AS BIGINT) + sum(transactions))
-              // (2 * sum(transactions)) AS DECIMAL(12, 0)) * 0.01
+              DIV (2 * sum(transactions)) AS DECIMAL(12, 0)) * 0.01
          AS DECIMAL(12, 2)) AS avg_basket_peso
 FROM demo.gold.daily_store_sales
 GROUP BY ALL

@@ -1,5 +1,6 @@
 """Local Delta Lake + DuckDB backend standing in for a Databricks SQL warehouse."""
 
+import datetime as dt
 import os
 import re
 
@@ -7,11 +8,9 @@ import duckdb
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
-from . import sandbox
+from . import dialect, sandbox
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_NAME3 = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
-_SHORT_NAME = re.compile(r"(?i)\b(?:from|join)\s+([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\b(?!\.)")
 _TOKEN = re.compile(
     r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|:([A-Za-z_]\w*)|[^'\":-]+|.", re.S
 )
@@ -99,70 +98,152 @@ class LocalLakehouse:
             raise NotImplementedError("list_tables is only implemented for local roots")
         found = []
         for cat in sorted(os.listdir(self.root)) if os.path.isdir(self.root) else []:
+            if not (_IDENT.match(cat) and os.path.isdir(os.path.join(self.root, cat))):
+                continue  # the API server's job files, sql_task folders
             for sch in sorted(os.listdir(os.path.join(self.root, cat))):
+                if not os.path.isdir(os.path.join(self.root, cat, sch)):
+                    continue
                 for tab in sorted(os.listdir(os.path.join(self.root, cat, sch))):
                     name = "%s.%s.%s" % (cat, sch, tab)
-                    if _IDENT.match(cat) and self.table_exists(name):
+                    if _IDENT.match(sch) and _IDENT.match(tab) and self.table_exists(name):
                         found.append(name)
         return found
 
-    def _connect(self, sql, catalog=None, schema=None):
-        """A sandboxed connection where each Delta table named in ``sql`` is an Arrow dataset.
+    def _version(self, name, travel):
+        """The Delta table ``name``, at the version a time-travel clause asks for."""
+        table = self._table(name)
+        if not travel:
+            return table
+        kind, value = travel
+        history = sorted(h["version"] for h in table.history())
+        if kind == "VERSION":
+            if value not in history:
+                raise dialect.LocalSQLError(
+                    "DELTA_VERSION_NOT_FOUND", "22003",
+                    "Cannot time travel Delta table %s to version %s. Available versions: "
+                    "[%s, %s]." % (name, value, history[0], history[-1]))
+            table.load_as_version(value)
+            return table
+        try:
+            when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise dialect.LocalSQLError(
+                "INVALID_PARAMETER_VALUE", "22023",
+                "The timestamp %r of TIMESTAMP AS OF cannot be read." % value) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)  # the session time zone is UTC
+        commits = {h["version"]: h.get("timestamp") for h in table.history()}
+        earliest = dt.datetime.fromtimestamp(commits[history[0]] / 1000, dt.UTC)
+        latest = dt.datetime.fromtimestamp(commits[history[-1]] / 1000, dt.UTC)
+        if when < earliest:
+            raise dialect.LocalSQLError(
+                "DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION", "42816",
+                "The provided timestamp (%s) is before the earliest version available to "
+                "this table (%s)." % (when.isoformat(), earliest.isoformat()))
+        if when > latest:
+            raise dialect.LocalSQLError(
+                "DELTA_TIMESTAMP_GREATER_THAN_COMMIT", "42816",
+                "The provided timestamp (%s) is after the latest version available to this "
+                "table (%s)." % (when.isoformat(), latest.isoformat()))
+        table.load_as_version(when)
+        return table
 
-        ``catalog.schema.table`` names are rewritten to registered views; with a default
-        ``catalog`` (and ``schema``), ``schema.table`` (and ``table``) names after FROM or
-        JOIN resolve as on Databricks. Returns (connection, sql, {view: table name}).
+    def _connect(self, sql, catalog=None, schema=None):
+        """A sandboxed connection where each Delta table the Databricks SQL names is an
+        Arrow dataset, and that SQL in DuckDB's dialect (see :mod:`.dialect`).
+
+        Names resolve as on Databricks: ``catalog.schema.table``, or ``schema.table`` and
+        ``table`` in the default ``catalog`` (and ``schema``); each table is registered
+        under its own full name (``@v3`` for a version), so errors name it as written.
+        Returns (connection, duckdb sql, parameter names, {registered: written}).
         """
         con = sandbox.connect(self.memory_limit, self.threads)
-        names = {".".join(m.groups()) for m in _NAME3.finditer(sql)}
-        rewritten, aliases = sql, {}
-        for i, name in enumerate(sorted(names, key=len, reverse=True)):
-            if not self.table_exists(name):
-                continue
-            view = "__t%d" % i
-            con.register(view, self._table(name).to_pyarrow_dataset())
-            rewritten = re.sub(r"\b%s\b" % re.escape(name), view, rewritten)
-            aliases[view] = name
-        if catalog and _IDENT.match(catalog):
-            for match in _SHORT_NAME.finditer(rewritten):
-                first, second = match.group(1), match.group(2)
-                if second:  # schema.table in the default catalog
-                    full, view, where = f"{catalog}.{first}.{second}", f"__s_{first}_{second}", \
-                        f'"{first}"."{second}"'
-                elif schema and _IDENT.match(schema):
-                    full, view, where = f"{catalog}.{schema}.{first}", f"__s_{first}", \
-                        f'"{first}"'
-                else:
-                    continue
-                if view in aliases or first.startswith("__t") or not self.table_exists(full):
-                    continue
-                con.register(view, self._table(full).to_pyarrow_dataset())
-                if second:
-                    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{first}"')
-                con.execute(f"CREATE VIEW {where} AS SELECT * FROM {view}")  # noqa: S608
-                aliases[view] = full
-        return con, rewritten, aliases
+        registered = {}
+
+        def resolve(name, travel):
+            key = name if not travel else "%s@%s" % (name, "v%s" % travel[1]
+                                                      if travel[0] == "VERSION" else travel[1])
+            if key not in registered:
+                if not self.table_exists(name):
+                    raise dialect.table_not_found(name)
+                con.register(key, self._version(name, travel).to_pyarrow_dataset())
+                registered[key] = name
+            return key
+
+        try:
+            final, params, names = dialect.transpile(sql, resolve, catalog, schema)
+        except BaseException:
+            con.close()
+            raise
+        return con, final, params, names
 
     def execute(self, sql, parameters=None, catalog=None, schema=None):
-        """Run one SELECT; returns a streaming ``pyarrow.RecordBatchReader``.
+        """Run one Databricks SQL SELECT (or ``SHOW TABLES`` / ``DESCRIBE HISTORY``);
+        returns a streaming ``pyarrow.RecordBatchReader``.
 
-        Anything but exactly one SELECT raises :class:`sandbox.SQLRefused` before it runs.
-        Error messages name the tables as the SQL does, never the registered views.
+        Anything else raises :class:`sandbox.SQLRefused` before it runs; SQL errors are
+        :class:`dialect.LocalSQLError` (Databricks error classes), naming tables as written.
         """
-        con, rewritten, aliases = self._connect(sql, catalog, schema)
-        final = sandbox.check_select(translate_params(rewritten))
-        params = dict(parameters or {})
+        native = self._native(sql, catalog, schema)
+        if native is not None:
+            return native.to_reader()
+        con, final, used, names = self._connect(sql, catalog, schema)
+        sandbox.check_select(final)  # DuckDB's own parser: exactly one SELECT
+        params = {k: v for k, v in (parameters or {}).items() if k in used}
         try:
             rel = con.sql(final, params=params or None)
+            return rel.to_arrow_reader(100_000)  # streamed batch by batch, bounded memory
         except duckdb.Error as exc:
-            text = str(exc)
-            for view, name in sorted(aliases.items(), key=lambda kv: -len(kv[0])):
-                text = text.replace(view, name)
-            raise type(exc)(text) from None
-        return rel.to_arrow_reader(100_000)  # streamed batch by batch, bounded memory
+            raise dialect.from_duckdb(exc, names) from None
 
-    def schema(self, sql, parameters=None):
-        return self.execute(sql, parameters).schema
+    def _native(self, sql, catalog=None, schema=None):
+        """``SHOW TABLES`` and ``DESCRIBE HISTORY``, answered from the Delta log."""
+        shown = dialect.show_tables(sql)
+        if shown is not None:
+            where, pattern = shown
+            if where and "." not in where:
+                where = "%s.%s" % (catalog, where) if catalog else None
+            where = where or (catalog and schema and "%s.%s" % (catalog, schema))
+            if not where:
+                raise dialect.LocalSQLError("INVALID_PARAMETER_VALUE", "22023",
+                                            "SHOW TABLES needs IN catalog.schema here.")
+            rows = [t.split(".") for t in self.list_tables() if t.startswith(where + ".")]
+            rows = [r for r in rows if not pattern or dialect.like(pattern, r[2])]
+            return pa.table({"database": pa.array([r[1] for r in rows], pa.string()),
+                             "tableName": pa.array([r[2] for r in rows], pa.string()),
+                             "isTemporary": pa.array([False] * len(rows), pa.bool_())})
+        described = dialect.describe_history(sql)
+        if described is not None:
+            written, limit = described
+            parts = written.split(".")
+            if len(parts) == 1 and catalog and schema:
+                parts = [catalog, schema, *parts]
+            elif len(parts) == 2 and catalog:
+                parts = [catalog, *parts]
+            name = ".".join(parts)
+            if len(parts) != 3 or not all(_IDENT.match(p) for p in parts) \
+                    or not self.table_exists(name):
+                raise dialect.table_not_found(written)
+            history = self._table(name).history(limit)
+            return pa.table({
+                "version": pa.array([h.get("version") for h in history], pa.int64()),
+                "timestamp": pa.array([dt.datetime.fromtimestamp(h["timestamp"] / 1000, dt.UTC)
+                                       if h.get("timestamp") else None for h in history],
+                                      pa.timestamp("ms", tz="UTC")),
+                "operation": pa.array([h.get("operation") for h in history], pa.string()),
+                "operationParameters": pa.array(
+                    [{k: str(v) for k, v in (h.get("operationParameters") or {}).items()}
+                     for h in history], pa.map_(pa.string(), pa.string())),
+                "readVersion": pa.array([h.get("readVersion") for h in history], pa.int64()),
+                "isBlindAppend": pa.array([h.get("isBlindAppend") for h in history],
+                                          pa.bool_()),
+                "engineInfo": pa.array([h.get("engineInfo") or h.get("clientVersion")
+                                        for h in history], pa.string()),
+            })
+        return None
+
+    def schema(self, sql, parameters=None, catalog=None, schema=None):
+        return self.execute(sql, parameters, catalog, schema).schema
 
     def run_step(self, select_sql, target, mode="overwrite", parameters=None, txn=None):
         """Run a SELECT over Delta tables and write its result to ``target``.

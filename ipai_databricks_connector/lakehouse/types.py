@@ -1,9 +1,16 @@
-"""Databricks SQL / Arrow types -> Odoo field spec. Rule: exact, otherwise Char.
+"""Databricks SQL / Arrow types -> Odoo field spec. Rule: stored exactly, and summable.
 
-BIGINT/LONG maps to Char: Odoo Integer is int4 and Float is a Python float (exact only
-to 2**53), so neither holds every int8 value exactly.
+- BIGINT/LONG becomes an Integer field on a PostgreSQL ``int8`` column: every value is
+  stored exactly and pivots sum it. Odoo reads values over 2**31 as floats, which are
+  exact up to 2**53 (``EXACT_LIMITS``); a column holding larger values is flagged.
+- DECIMAL(p, s) becomes a Float field on a ``numeric(p, s)`` column: exact in the
+  database; Odoo reads it as a float, exact to 15 significant digits, so a column of
+  DECIMAL(p > 15) holding wider values is flagged.
+- Types with no Odoo equivalent (arrays, maps, structs, intervals) are JSON text.
 """
 
+import datetime as dt
+import decimal
 import io
 import re
 from collections import namedtuple
@@ -22,8 +29,8 @@ _SIMPLE = {
     "SMALLINT": FieldSpec("integer", "int4"),
     "INT": FieldSpec("integer", "int4"),
     "INTEGER": FieldSpec("integer", "int4"),
-    "LONG": FieldSpec("char", "varchar", note="BIGINT kept exact as text"),
-    "BIGINT": FieldSpec("char", "varchar", note="BIGINT kept exact as text"),
+    "LONG": FieldSpec("integer", "int8"),
+    "BIGINT": FieldSpec("integer", "int8"),
     "FLOAT": FieldSpec("float", "float8"),
     "DOUBLE": FieldSpec("float", "float8"),
     "DATE": FieldSpec("date", "date"),
@@ -39,12 +46,67 @@ def field_spec(type_text):
     match = _DECIMAL.match(text)
     if match:
         precision, scale = int(match.group(1)), int(match.group(2))
-        if precision <= 15:
-            return FieldSpec("float", "numeric(%d,%d)" % (precision, scale), (precision, scale))
-        return FieldSpec("char", "varchar", note="DECIMAL precision > 15 kept exact as text")
+        return FieldSpec("float", "numeric(%d,%d)" % (precision, scale), (precision, scale))
     if text in _SIMPLE:
         return _SIMPLE[text]
     return FieldSpec("char", "varchar", note="%s stored as JSON text" % (text or "UNKNOWN"))
+
+
+FLOAT_DIGITS = 15  # significant digits a float always shows exactly
+INT_EXACT = 2 ** 53  # the largest integer every float (and JavaScript number) holds exactly
+
+
+def exact_limit(spec):
+    """The absolute value under which every value of a column shows exactly in Odoo, or
+    None when every value does (the type alone guarantees it)."""
+    if spec.pg_type == "int8":
+        return INT_EXACT
+    if spec.digits and spec.digits[0] > FLOAT_DIGITS:
+        return 10 ** max(FLOAT_DIGITS - spec.digits[1], 0)
+    return None
+
+
+def type_text(arrow_type):
+    """The Databricks SQL type name of an Arrow type (``BIGINT``, ``DECIMAL(38,2)``)."""
+    t = arrow_type
+    if pa.types.is_decimal(t):
+        return "DECIMAL(%d,%d)" % (t.precision, t.scale)
+    for test, name in ((pa.types.is_boolean, "BOOLEAN"), (pa.types.is_int8, "TINYINT"),
+                       (pa.types.is_int16, "SMALLINT"), (pa.types.is_int32, "INT"),
+                       (pa.types.is_integer, "BIGINT"), (pa.types.is_float32, "FLOAT"),
+                       (pa.types.is_floating, "DOUBLE"), (pa.types.is_date, "DATE"),
+                       (pa.types.is_string, "STRING"), (pa.types.is_large_string, "STRING"),
+                       (pa.types.is_binary, "BINARY")):
+        if test(t):
+            return name
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP" if t.tz else "TIMESTAMP_NTZ"
+    if pa.types.is_map(t):
+        return "MAP<%s, %s>" % (type_text(t.key_type), type_text(t.item_type))
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return "ARRAY<%s>" % type_text(t.value_type)
+    if pa.types.is_struct(t):
+        return "STRUCT<%s>" % ", ".join("%s: %s" % (f.name, type_text(f.type)) for f in t)
+    if pa.types.is_interval(t) or pa.types.is_duration(t):
+        return "INTERVAL DAY TO SECOND"
+    return str(t).upper()
+
+
+_KEY = re.compile(r"(?:^|_)(?:id|ID|Id|key|KEY|Key)$|[a-z0-9](?:Id|ID|Key)$")
+_ACRONYMS = {"id": "ID", "sku": "SKU", "kpi": "KPI", "url": "URL", "utc": "UTC", "vat": "VAT"}
+
+
+def is_key(column, spec):
+    """A key-like integer column (``store_id``, ``date_key``): shown without grouping."""
+    return spec.ttype == "integer" and bool(_KEY.search(column))
+
+
+def humanize(column):
+    """``sale_date`` -> "Sale Date", ``peso_total`` -> "Peso Total", ``storeID`` kept."""
+    words = [w for w in re.split(r"[_\s]+|(?<=[a-z])(?=[A-Z])", column.strip()) if w]
+    if not words:
+        return column
+    return " ".join(_ACRONYMS.get(w.lower(), w[:1].upper() + w[1:]) for w in words)
 
 
 def arrow_field_spec(arrow_type):
@@ -81,3 +143,40 @@ def arrow_to_pg_copy_batches(reader, specs=None):
         buf = io.BytesIO()
         csv.write_csv(pa.Table.from_batches([batch]), buf, options)
         yield buf.getvalue()
+
+
+PARAMETER_TYPES = ("STRING", "INT", "BIGINT", "DOUBLE", "DECIMAL", "DATE", "TIMESTAMP",
+                   "BOOLEAN")
+
+
+def parameter_value(kind, text):
+    """A declared parameter's text value as the Python value bound for ``kind`` (a
+    Databricks type name); ``None`` or "" is NULL. Raises ValueError when it does not read."""
+    if text is None or text == "":
+        return None
+    kind = (kind or "STRING").upper()
+    text = str(text).strip() if kind != "STRING" else str(text)
+    if kind in ("INT", "BIGINT"):
+        value = int(text)
+        if kind == "INT" and not -2**31 <= value < 2**31:
+            raise ValueError("%s is out of the INT range" % text)
+        if not -2**63 <= value < 2**63:
+            raise ValueError("%s is out of the BIGINT range" % text)
+        return value
+    if kind == "DOUBLE":
+        return float(text)
+    if kind == "DECIMAL":
+        value = decimal.Decimal(text)
+        if not value.is_finite():
+            raise ValueError("%s is not a finite number" % text)
+        return value
+    if kind == "DATE":
+        return dt.date.fromisoformat(text)
+    if kind == "TIMESTAMP":
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # UTC unless told
+    if kind == "BOOLEAN":
+        if text.lower() not in ("true", "false"):
+            raise ValueError("%s is not true or false" % text)
+        return text.lower() == "true"
+    return text

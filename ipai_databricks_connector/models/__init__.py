@@ -7,5 +7,8 @@ from . import (
     ipai_databricks_quality_rule,
     ipai_databricks_snapshot,
     ipai_databricks_view,
+    ipai_databricks_view_column,
+    ipai_databricks_view_parameter,
     ipai_databricks_workspace,
+    ir_model_fields,
 )

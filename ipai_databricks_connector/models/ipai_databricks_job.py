@@ -6,7 +6,7 @@ from duckdb import Error as DuckDBError
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..lakehouse import sandbox
+from ..lakehouse import dialect, sandbox
 from ..lakehouse.local_backend import split_name
 from .ipai_databricks_quality_rule import LAYERS
 
@@ -58,8 +58,8 @@ class IpaiDatabricksJob(models.Model):
                     raise ValidationError(self.env._(
                         "Local job %s needs a SQL step and a target table.", job.name))
                 split_name(job.target_table.strip())
-                try:  # the step runs on the Odoo host, in the sandbox: one SELECT only
-                    sandbox.check_select(job.sql)
+                try:  # Databricks SQL, run on the Odoo host in the sandbox: one SELECT only
+                    dialect.check_select(job.sql)
                 except (sandbox.SQLRefused, DuckDBError) as exc:
                     raise ValidationError(self.env._(
                         "Job %(job)s: the SQL step is refused: %(reason)s",

@@ -1,5 +1,6 @@
 """Databricks view snapshots: one refresh of a view, its chain of queue jobs and its counts."""
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -44,12 +45,42 @@ class IpaiDatabricksSnapshot(models.Model):
     row_count = fields.Integer(readonly=True, help="Rows in the published model.")
     loaded_rows = fields.Integer(readonly=True, help="Rows loaded by this refresh.")
     watermark_from = fields.Char(readonly=True)
+    as_of_version = fields.Integer(
+        readonly=True, default=-1, string="Asked version",
+        help="The Delta version this refresh was asked to read; -1: the latest.")
+    republished_from_id = fields.Many2one(
+        "ipai.databricks.snapshot", readonly=True, string="Republishes",
+        help="The earlier snapshot this one publishes again (a rollback).")
+    parameter_values = fields.Text(readonly=True,
+                                   help="JSON: the parameter values bound (name -> text).")
+    parameter_label = fields.Char(compute="_compute_parameter_label", string="Parameters")
     refreshed_at = fields.Datetime(readonly=True)
     duration_seconds = fields.Float(readonly=True)
     quality_pass_rate = fields.Float(readonly=True, string="Quality pass rate (%)")
     quality_result_ids = fields.One2many("ipai.databricks.quality.result", "snapshot_id")
     message = fields.Text(readonly=True)
     started_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
+
+    @api.depends("parameter_values")
+    def _compute_parameter_label(self):
+        for snap in self:
+            values = json.loads(snap.parameter_values or "{}")
+            snap.parameter_label = ", ".join(
+                f"{name} = {'NULL' if value is None else value}"
+                for name, value in values.items()) or False
+
+    def action_republish(self):
+        """Roll back: publish this earlier snapshot's data again, read from its Delta
+        version with its parameter values (a Databricks Manager's decision)."""
+        self.ensure_one()
+        self.view_id._check_manager()
+        if self.state != "published" or self.delta_version < 0:
+            raise UserError(self.env._(
+                "Only a published snapshot of a table source (with its Delta version) can be "
+                "published again."))
+        return self.view_id._enqueue_refresh(
+            mode="full", values=json.loads(self.parameter_values or "{}"),
+            as_of_version=self.delta_version, republish=self)
 
     # -- steps (queue jobs) ------------------------------------------------------------
 
@@ -158,12 +189,23 @@ class IpaiDatabricksSnapshot(models.Model):
                 if view._is_table_source():
                     name = view.source.strip()
                     history = lake.history(name)
-                    vals["delta_version"] = history[0]["version"]
-                    ts = history[0].get("timestamp")
+                    entry = history[0] if self.as_of_version < 0 else next(
+                        (h for h in history if h["version"] == self.as_of_version), None)
+                    if entry is None:
+                        raise UserError(self.env._(
+                            "Version %(v)s of %(t)s is not available (versions %(a)s to %(b)s).",
+                            v=self.as_of_version, t=name, a=history[-1]["version"],
+                            b=history[0]["version"]))
+                    # The load reads this very version, even if the table moves on meanwhile.
+                    vals["delta_version"] = entry["version"]
+                    self.delta_version = entry["version"]
+                    ts = entry.get("timestamp")
                     if ts:
                         vals["source_committed_at"] = datetime.fromtimestamp(
                             ts / 1000, UTC).replace(tzinfo=None)
             else:
+                if self.as_of_version >= 0:
+                    vals["delta_version"] = self.as_of_version
                 client = self.env["ipai.databricks"]._statement_client(ws)
                 response = client.submit(sql_text, parameters=params,
                                          row_limit=view.row_limit or None)
@@ -178,7 +220,15 @@ class IpaiDatabricksSnapshot(models.Model):
 
     def _query(self):
         view = self.view_id
-        sql_text, params = view._source_sql(), {}
+        sql_text = view._source_sql()
+        version = self.as_of_version
+        if version < 0 and view.backend == "local" and self.delta_version >= 0:
+            version = self.delta_version  # the version _job_query recorded
+        if version >= 0 and view._is_table_source():
+            # An integer (a field), not user text; Databricks takes no marker here.
+            sql_text = f"{sql_text} VERSION AS OF {int(version)}"
+        # Bound, never formatted into the SQL: the values this snapshot was asked for.
+        params, _texts = view._parameters(json.loads(self.parameter_values or "{}"))
         if self.mode == "incremental":
             column = view._columns().get(view.watermark_column)
             if not column:
@@ -197,12 +247,11 @@ class IpaiDatabricksSnapshot(models.Model):
                 last = Decimal(last)
                 last = int(last) if last == last.to_integral_value() else last
             if last is not None:
-                # The watermark column is a validated identifier, quoted in the source's
-                # dialect (it may be a reserved word); its value is bound.
-                quote = "`" if view.backend == "databricks" else '"'
+                # The watermark column is a validated identifier, quoted in Databricks SQL
+                # (it may be a reserved word); its value is bound.
                 sql_text = (f"SELECT * FROM ({sql_text}) AS src "  # noqa: S608
-                            f"WHERE {quote}{view.watermark_column}{quote} > :ipai_watermark")
-                params = {"ipai_watermark": last}
+                            f"WHERE `{view.watermark_column}` > :ipai_watermark")
+                params["ipai_watermark"] = last
                 self.watermark_from = str(last)
         return sql_text, params
 
@@ -220,7 +269,7 @@ class IpaiDatabricksSnapshot(models.Model):
         ws = view.workspace_id
         if ws.backend == "local":
             sql_text, params = self._query()
-            reader = ws._lakehouse().execute(sql_text, params)
+            reader = ws._lakehouse().execute(sql_text, params, ws.catalog, ws.schema_name)
             limit = view.row_limit
             if not limit:
                 return reader.schema, iter(reader)
@@ -345,9 +394,16 @@ class IpaiDatabricksSnapshot(models.Model):
         live, staging = view.model_name, self._staging_table()
         try:
             with cr.savepoint(flush=False):
+                inexact = view.column_ids._measure_exactness(
+                    staging, incremental=self.mode == "incremental")
                 self._swap_in(live, staging)
         except psycopg2.Error as exc:
             return self._fail(self.env._("Publishing failed: %s", str(exc).strip()))
+        if inexact:
+            # Never silently rounded: the view and its chatter say which columns.
+            view.message_post(body=self.env._(
+                "Columns %s hold values Odoo shows rounded (the database keeps them exact).",
+                ", ".join(inexact.mapped("name"))))
         cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
         count = cr.fetchone()[0]
         self.env[live].invalidate_model()
@@ -355,6 +411,15 @@ class IpaiDatabricksSnapshot(models.Model):
                     "refreshed_at": fields.Datetime.now()})
         view.write({"current_snapshot_id": self.id, "refresh_state": "idle", "last_error": False,
                     "last_quality_pass_rate": self.quality_pass_rate})
+        if self.republished_from_id:
+            view.message_post(body=self.env._(
+                "Rolled back: snapshot %(old)s (Delta version %(v)s) published again as snapshot "
+                "%(new)s, requested by %(user)s.", old=self.republished_from_id.id,
+                v=self.delta_version, new=self.id, user=self.requested_by.name or "-"))
+        elif self.as_of_version >= 0:
+            view.message_post(body=self.env._(
+                "Published as of Delta version %(v)s (snapshot %(s)s).", v=self.delta_version,
+                s=self.id))
         return self.env._("Published %s rows.", count)
 
     def _swap_in(self, live, staging):
@@ -364,6 +429,11 @@ class IpaiDatabricksSnapshot(models.Model):
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
         else:
             old = f"{live}__old{self.id}"
+            # The staging table was made without indexes (a faster COPY): the live table's
+            # indexes (one per generated field) are built again on it under their names.
+            cr.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                       "AND tablename = %s AND indexname <> %s", [live, f"{live}_pkey"])
+            indexes = [row[0] for row in cr.fetchall()]
             # Named explicitly: PostgreSQL would truncate a long generated name.
             cr.execute(pgsql.SQL(
                 "ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id);"
@@ -374,3 +444,9 @@ class IpaiDatabricksSnapshot(models.Model):
             ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
                      spk=pgsql.Identifier(f"{staging}_pk"),
                      lpk=pgsql.Identifier(f"{live}_pkey")))
+            if indexes:
+                # Sorting in memory builds each index several times faster than the 4 MB
+                # default; LOCAL: for this transaction only.
+                cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for definition in indexes:  # read from pg_indexes: PostgreSQL's own text
+                cr.execute(definition)

@@ -13,10 +13,10 @@ from odoo import Command, api, fields, models
 from odoo.addons.queue_job.delay import chain
 from odoo.exceptions import UserError, ValidationError
 
-from ..lakehouse import errors, sandbox
+from ..lakehouse import dialect, errors, sandbox
 from ..lakehouse.local_backend import split_name
 from ..lakehouse.statement_client import manifest_arrow_schema
-from ..lakehouse.types import arrow_field_spec
+from ..lakehouse.types import arrow_field_spec, exact_limit, humanize, is_key, type_text
 from .ipai_databricks import JOB_CHANNEL
 
 _logger = logging.getLogger(__name__)
@@ -87,10 +87,15 @@ class IpaiDatabricksView(models.Model):
     model_name = fields.Char(compute="_compute_model_name")
     action_id = fields.Many2one("ir.actions.act_window", readonly=True, copy=False)
     menu_id = fields.Many2one("ir.ui.menu", readonly=True, copy=False)
-    column_map = fields.Text(readonly=True, copy=False,
-                             help="JSON: source column -> Odoo field name.")
-    column_types = fields.Text(readonly=True, copy=False,
-                               help="JSON: source column -> its Arrow type, as read.")
+    column_ids = fields.One2many("ipai.databricks.view.column", "view_id", string="Columns",
+                                 copy=False)
+    parameter_ids = fields.One2many(
+        "ipai.databricks.view.parameter", "view_id", string="Parameters", copy=True,
+        help="The :name markers of the source, with their Databricks type and default.")
+    inexact_column_names = fields.Char(
+        compute="_compute_inexact_columns", string="Columns not shown exactly",
+        help="Columns whose published values Odoo shows rounded: BIGINT beyond ±2^53, or "
+        "DECIMAL values with more than 15 significant digits. The database keeps them exact.")
     # Snapshots
     snapshot_ids = fields.One2many("ipai.databricks.snapshot", "view_id")
     current_snapshot_id = fields.Many2one("ipai.databricks.snapshot", readonly=True, copy=False)
@@ -162,6 +167,12 @@ class IpaiDatabricksView(models.Model):
                     pgsql.Identifier(table)))
             view.model_id.sudo().unlink()  # drops the model's table and its record rules
 
+    @api.depends("column_ids.exact", "column_ids.label")
+    def _compute_inexact_columns(self):
+        for view in self:
+            names = view.column_ids.filtered(lambda c: not c.exact).mapped("name")
+            view.inexact_column_names = ", ".join(names) or False
+
     @api.depends("code")
     def _compute_model_name(self):
         for view in self:
@@ -215,9 +226,10 @@ class IpaiDatabricksView(models.Model):
             raise ValidationError(self.env._(
                 "The source must be a table name or a SELECT statement."))
         if self.workspace_id.backend == "local":
-            # Local SQL runs on the Odoo host: the sandbox's parser must see one SELECT.
+            # Databricks SQL, transpiled for DuckDB on the Odoo host: it must transpile,
+            # and the sandbox's parser must see one SELECT.
             try:
-                sandbox.check_select(src)
+                dialect.check_select(src)
             except (sandbox.SQLRefused, DuckDBError) as exc:
                 raise ValidationError(self.env._(
                     "View %(view)s: the source is refused: %(reason)s",
@@ -225,34 +237,72 @@ class IpaiDatabricksView(models.Model):
         return src
 
     def _watermark_is_number(self):
-        """True when the watermark is a number the model stores as text (BIGINT, wide
-        DECIMAL); the source type comes from the read schema, or the field's help."""
+        """True when the watermark column is numeric (compared as a number, read as text:
+        Odoo's cursor would turn numeric into a float, exact only to 2**53)."""
         self.ensure_one()
-        source_type = json.loads(self.column_types or "{}").get(self.watermark_column)
-        if source_type is None:  # a model built before column types were kept
-            field = self.env["ir.model.fields"].sudo().search([  # sudo: model metadata
-                ("model", "=", self.model_name),
-                ("name", "=", self._columns().get(self.watermark_column))], limit=1)
-            match = re.search(r"\((\w+)", field.help or "")
-            source_type = match.group(1) if match else ""
-        return bool(re.match(r"^(u?int(8|16|32|64)|decimal)", source_type))
+        column = self.column_ids.filtered(lambda c: c.name == self.watermark_column)[:1]
+        # A model built before 19.0.1.2.0 keeps BIGINT and wide DECIMAL as text until it is
+        # rebuilt; its column records carry the Arrow type it was read with.
+        return column.ttype in ("integer", "float") or bool(
+            re.match(r"^(u?int(8|16|32|64)|decimal)", column.databricks_type or ""))
+
+    def _parameters(self, values=None):
+        """The bound values of the source's parameters: ``values`` (name -> text) over the
+        declared defaults. Returns ({name: Python value}, {name: text}); refuses a marker
+        that is not declared, a value that does not read, or an unknown name."""
+        self.ensure_one()
+        declared = {p.name: p for p in self.parameter_ids}
+        values = dict(values or {})
+        unknown = set(values) - set(declared)
+        if unknown:
+            raise UserError(self.env._("View %(view)s has no parameter %(names)s.",
+                                       view=self.name, names=", ".join(sorted(unknown))))
+        used = dialect.parameter_names(self._source_sql())
+        missing = [name for name in used if name not in declared]
+        if missing:
+            raise UserError(self.env._(
+                "View %(view)s: the source uses %(names)s; declare each parameter (its "
+                "Databricks type and default) on the Parameters tab.", view=self.name,
+                names=", ".join(":" + n for n in missing)))
+        bound, texts = {}, {}
+        for name in used:
+            param = declared[name]
+            text = values.get(name, param.default_value)
+            texts[name] = text if text not in (None, "") else None
+            try:
+                bound[name] = param._value(texts[name])
+            except ValidationError as exc:
+                raise UserError(exc.args[0]) from exc
+        return bound, texts
+
+    def action_refresh_with(self):
+        """Open the wizard that refreshes the view with other parameter values."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window", "res_model": "ipai.databricks.refresh.wizard",
+            "view_mode": "form", "target": "new",
+            "name": self.env._("Refresh with values or a version"),
+            "context": {"default_view_id": self.id},
+        }
 
     def _columns(self):
-        return json.loads(self.column_map or "{}")
+        """Source column -> Odoo field name, in the source's order."""
+        return {col.name: col.field_name for col in self.column_ids.sorted("sequence")}
 
     def _fetch_schema(self):
         """The pyarrow schema of the source (no rows are read)."""
         ws = self.workspace_id
         # The source is SQL by design (written by a Databricks Manager).
         probe = f"SELECT * FROM ({self._source_sql()}) AS src LIMIT 0"  # noqa: S608
+        params, _texts = self._parameters()  # the defaults: a parameter changes no column
         if ws.backend == "local":
             try:
-                return ws._lakehouse().schema(probe)
+                return ws._lakehouse().schema(probe, params, ws.catalog, ws.schema_name)
             except (DuckDBError, ValueError) as exc:
                 raise UserError(self.env._("View %(view)s: the source cannot be read: %(error)s",
                                            view=self.display_name, error=exc)) from exc
         client = self.env["ipai.databricks"]._statement_client(ws, timeout=300)
-        result = client.execute(probe, disposition="INLINE", format="JSON_ARRAY")
+        result = client.execute(probe, params, disposition="INLINE", format="JSON_ARRAY")
         return manifest_arrow_schema(result.manifest)
 
     # -- generated model ---------------------------------------------------------------
@@ -283,20 +333,32 @@ class IpaiDatabricksView(models.Model):
         # sudo: building a model, its access rights, views and menu is an admin operation
         # done on behalf of a Databricks Manager (checked by the caller).
         IrModel = self.env["ir.model"].sudo()
+        labels = {col.name: col.label for col in self.column_ids}  # kept across rebuilds
         if self.model_id:
             self._unlink_models()
-        taken, mapping, field_cmds = {"id"}, {}, []
-        for field in schema:
+        taken, field_vals, column_vals = {"id"}, [], []
+        for seq, field in enumerate(schema):
             spec = arrow_field_spec(field.type)
             fname = _field_name(field.name, taken)
             taken.add(fname)
-            mapping[field.name] = fname
-            field_cmds.append({
-                "name": fname, "field_description": field.name, "ttype": spec.ttype,
-                "readonly": True, "store": True, "state": "manual",
+            dbx_type = type_text(field.type)
+            label = labels.get(field.name) or humanize(field.name)
+            limit = exact_limit(spec)
+            field_vals.append({
+                "name": fname, "field_description": label, "ttype": spec.ttype,
+                "readonly": True, "store": True, "state": "manual", "index": True,
+                "ipai_dbx_column_type": spec.pg_type if spec.pg_type == "int8"
+                or (spec.pg_type or "").startswith("numeric") else False,
                 "help": self.env._("Source column %(col)s (%(type)s)%(note)s", col=field.name,
-                                   type=str(field.type),
+                                   type=dbx_type,
                                    note=f": {spec.note}" if spec.note else ""),
+            })
+            column_vals.append({
+                "sequence": seq, "name": field.name, "field_name": fname,
+                "databricks_type": dbx_type, "ttype": spec.ttype, "pg_type": spec.pg_type,
+                "label": label, "is_key": is_key(field.name, spec), "indexed": True,
+                "exact_limit": str(limit) if limit else False, "exact": True,
+                "note": spec.note or False,
             })
         model = IrModel.create({
             "name": self.name, "model": self.model_name, "state": "manual",
@@ -306,16 +368,25 @@ class IpaiDatabricksView(models.Model):
         # Not as field_id commands: ir.model.fields refuses x2many commands under sudo
         # (Odoo checks the transaction's real user), so a Manager would be refused.
         self.env["ir.model.fields"].sudo().create(
-            [dict(vals, model_id=model.id) for vals in field_cmds])
-        action, menu = self._create_ui(model, schema, mapping)
-        types = {field.name: str(field.type) for field in schema}
-        self.write({"model_id": model.id, "column_map": json.dumps(mapping),
-                    "column_types": json.dumps(types),
-                    "action_id": action.id, "menu_id": menu.id,
-                    "current_snapshot_id": False})
+            [dict(vals, model_id=model.id) for vals in field_vals])
+        for vals in column_vals:
+            if (vals["pg_type"] or "").startswith("numeric("):
+                # Odoo makes an unbounded numeric; the source's precision and scale are
+                # kept (same udt_name, so Odoo never converts it back).
+                self.env.cr.execute(pgsql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
+                    pgsql.Identifier(self.model_name), pgsql.Identifier(vals["field_name"]),
+                    pgsql.SQL(vals["pg_type"])))  # numeric(p,s) from the type mapping
+        # sudo: the column mapping is the system's record of the model just built (a
+        # Manager edits labels only).
+        self.column_ids.sudo().unlink()
+        self.env["ipai.databricks.view.column"].sudo().create(
+            [dict(vals, view_id=self.id) for vals in column_vals])
+        self.write({"model_id": model.id, "current_snapshot_id": False})
+        action, menu = self._create_ui(model)
+        self.write({"action_id": action.id, "menu_id": menu.id})
         self._sync_security()
         self.message_post(body=self.env._("Model %(m)s created with %(n)s fields.",
-                                          m=self.model_name, n=len(mapping)))
+                                          m=self.model_name, n=len(column_vals)))
         return model
 
     def _sync_security(self):
@@ -354,14 +425,22 @@ class IpaiDatabricksView(models.Model):
             if view.menu_id:
                 view.menu_id.sudo().group_ids = [Command.set(readers.ids)]
 
-    def _create_ui(self, model, schema, mapping):
+    def _create_ui(self, model):
         # sudo: views, action and menu of the generated model (see _create_model).
         View = self.env["ir.ui.view"].sudo()
-        spec = {fname: arrow_field_spec(schema.field(col).type).ttype
-                for col, fname in mapping.items()}
-        measures = [f for f, t in spec.items() if t in ("integer", "float")]
-        dims = [f for f, t in spec.items() if t in ("char", "date", "boolean", "datetime")]
-        list_fields = "".join(f'<field name="{f}" optional="show"/>' for f in mapping.values())
+        columns = self.column_ids.sorted("sequence")
+        measures = [c.field_name for c in columns
+                    if c.ttype in ("integer", "float") and not c.is_key]
+        dims = [c.field_name for c in columns
+                if c.ttype in ("char", "date", "boolean", "datetime") or c.is_key]
+
+        def list_field(col):
+            # Keys (store_id, date_key) read as codes, not amounts: no grouping separator.
+            extra = (' widget="integer" options="{\'enable_formatting\': false}"'
+                     if col.is_key else "")
+            return f'<field name="{col.field_name}" optional="show"{extra}/>'
+
+        list_fields = "".join(list_field(c) for c in columns)
         View.create({"name": f"{model.model}.list", "model": model.model, "type": "list",
                      "arch": f'<list create="0" edit="0" delete="0">{list_fields}</list>'})
         row = "".join(f'<field name="{f}" type="row"/>' for f in dims[:1])
@@ -374,9 +453,9 @@ class IpaiDatabricksView(models.Model):
                      "arch": f'<graph type="bar">{graph}</graph>'})
         search = "".join(f'<field name="{f}"/>' for f in dims[:8])
         groupby = "".join(
-            f'<filter name="group_{f}" string={quoteattr(col)} '
-            f'context="{{\'group_by\': \'{f}\'}}"/>'
-            for col, f in mapping.items() if f in dims[:5])
+            f'<filter name="group_{c.field_name}" string={quoteattr(c.label)} '
+            f'context="{{\'group_by\': \'{c.field_name}\'}}"/>'
+            for c in columns if c.field_name in dims[:5])
         View.create({"name": f"{model.model}.search", "model": model.model, "type": "search",
                      "arch": f"<search>{search}<group>{groupby}</group></search>"})
         action = self.env["ir.actions.act_window"].sudo().create({
@@ -410,8 +489,18 @@ class IpaiDatabricksView(models.Model):
     def action_refresh_full(self):
         return self._enqueue_refresh(mode="full")
 
-    def _enqueue_refresh(self, mode=None):
-        """Enqueue query -> load -> quality -> publish as a chain of queue jobs."""
+    def _check_as_of(self, as_of_version):
+        if as_of_version is not None and as_of_version >= 0 and not self._is_table_source():
+            raise UserError(self.env._(
+                "View %s: only a table source can be refreshed as of a Delta version.",
+                self.name))
+
+    def _enqueue_refresh(self, mode=None, values=None, as_of_version=None, republish=None):
+        """Enqueue query -> load -> quality -> publish as a chain of queue jobs.
+
+        ``values`` (name -> text) bind the parameters; the defaults otherwise.
+        ``as_of_version`` reads that Delta version; ``republish`` is the snapshot rolled
+        back to."""
         Snapshot = self.env["ipai.databricks.snapshot"]
         snapshots = Snapshot
         for view in self:
@@ -424,9 +513,14 @@ class IpaiDatabricksView(models.Model):
             # read the view may refresh it, and the chain then writes state only the system
             # manages (view, generated table).
             view.check_access("read")
+            _bound, texts = view._parameters(values)  # refused now, not in the job
+            view._check_as_of(as_of_version)
+            pinned = as_of_version is not None and as_of_version >= 0
             snap = Snapshot.sudo().create({
-                "view_id": view.id, "mode": mode or view.refresh_mode,
-                "requested_by": self.env.uid,
+                "view_id": view.id, "mode": "full" if pinned else mode or view.refresh_mode,
+                "requested_by": self.env.uid, "parameter_values": json.dumps(texts),
+                "as_of_version": as_of_version if pinned else -1,
+                "republished_from_id": republish.id if republish else False,
             })
             view.sudo().write({"refresh_state": "running", "last_error": False})
             desc = view.name
@@ -460,12 +554,18 @@ class IpaiDatabricksView(models.Model):
             view.sudo().message_post(body=message)
         return True
 
-    def _refresh_now(self, mode=None):
+    def _refresh_now(self, mode=None, values=None, as_of_version=None):
         """Run the whole chain in this transaction (demo loader, benchmarks)."""
         snaps = self.env["ipai.databricks.snapshot"]
         for view in self:
-            snap = snaps.create({"view_id": view.id, "mode": mode or view.refresh_mode,
-                                 "requested_by": self.env.uid})
+            _bound, texts = view._parameters(values)
+            view._check_as_of(as_of_version)
+            pinned = as_of_version is not None and as_of_version >= 0
+            snap = snaps.create({"view_id": view.id,
+                                 "mode": "full" if pinned else mode or view.refresh_mode,
+                                 "requested_by": self.env.uid,
+                                 "as_of_version": as_of_version if pinned else -1,
+                                 "parameter_values": json.dumps(texts)})
             view.refresh_state = "running"
             for step in (snap._job_query, snap._job_load, snap._job_quality, snap._job_publish):
                 step()

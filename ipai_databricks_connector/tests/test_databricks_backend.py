@@ -283,3 +283,31 @@ class TestDatabricksBackend(TransactionCase):
         state = client.get(statement_id)["status"]["state"]
         self.assertEqual(state, "CANCELED")
         self.assertEqual(view.snapshot_ids.state, "failed")
+
+    def test_parameters_are_named_statement_parameters_and_versions_travel(self):
+        self.lake.write_table("demo.gold.param_sales", sales_table(days=1))  # version 0
+        self.lake.write_table("demo.gold.param_sales", sales_table(days=3))  # version 1
+        view = self.make_view(
+            "SELECT region, store_id FROM param_sales WHERE region = :region", "param_sales",
+            parameter_ids=[(0, 0, {"name": "region", "default_value": "NCR"})])
+        hostile = "Visayas' OR 'x' = 'x"
+        with trap_jobs() as trap:
+            view.with_user(self.user)._enqueue_refresh(values={"region": hostile})
+            drain(trap)
+        snap = view.snapshot_ids.sorted("id")[-1]
+        self.assertEqual((snap.state, snap.row_count), ("published", 0), snap.message)
+        self.assertEqual(snap.parameter_label, f"region = {hostile}")
+        sent = [st.req for st in self.server._statements.values()
+                if "param_sales" in st.req["statement"]]
+        self.assertTrue(sent)
+        for req in sent:
+            self.assertNotIn("Visayas", req["statement"], "never formatted into the SQL")
+        self.assertIn([{"name": "region", "type": "STRING", "value": hostile}],
+                      [req.get("parameters") for req in sent])
+        # A table source read as of a Delta version, through the statement API.
+        table_view = self.make_view("demo.gold.param_sales", "param_table")
+        with trap_jobs() as trap:
+            table_view._enqueue_refresh(as_of_version=0)
+            drain(trap)
+        snap = table_view.current_snapshot_id
+        self.assertEqual((snap.delta_version, snap.row_count), (0, 2), snap.message)

@@ -78,7 +78,7 @@ class TestRefreshFailures(LakeCase):
         self.lake.write_table(GOLD, sales_table(days=1))
         view = self.make_view(source=f"SELECT CAST(region AS INTEGER) AS n FROM {GOLD} "
                                      "WHERE store_id > 0")
-        self.assertEndsFailed(view, self.refresh(view), "Conversion Error")
+        self.assertEndsFailed(view, self.refresh(view), "[CAST_INVALID_INPUT]")
 
     def test_nul_bytes_are_removed_and_reported_per_column(self):
         self.lake.write_table(GOLD, pa.table({
@@ -94,13 +94,24 @@ class TestRefreshFailures(LakeCase):
                          ["clean", "nulinside", False, False])
 
     def test_a_rule_that_cannot_run_fails_the_snapshot(self):
-        self.lake.write_table(GOLD, pa.table({"big": pa.array([1, 2**40], pa.int64())}))
+        self.lake.write_table(GOLD, pa.table({"big": pa.array(["1", "2**40"], pa.string())}))
         view = self.make_view()
         self.env["ipai.databricks.quality.rule"].create({
             "name": "Big in range", "view_id": view.id, "kind": "between", "column": "big",
             "min_value": 0, "max_value": 2**50})
-        # BIGINT is kept as text, which PostgreSQL does not compare with a number.
+        # A STRING column, which PostgreSQL does not compare with a number.
         self.assertEndsFailed(view, self.refresh(view), "quality rule could not be evaluated")
+
+    def test_a_bigint_rule_compares_numbers_beyond_a_float(self):
+        self.lake.write_table(GOLD, pa.table({"big": pa.array([1, 2**53 + 1, None],
+                                                              pa.int64())}))
+        view = self.make_view()
+        self.env["ipai.databricks.quality.rule"].create({
+            "name": "Big in range", "view_id": view.id, "kind": "between", "column": "big",
+            "min_value": 0, "max_value": 2**50, "severity": "warn"})
+        view.quality_threshold = 0
+        snap = self.refresh(view)
+        self.assertEqual(snap.quality_result_ids.failing_rows, 1, snap.message)
 
     def test_the_watchdog_fails_a_refresh_whose_job_died(self):
         self.lake.write_table(GOLD, sales_table(days=1))

@@ -12,34 +12,113 @@ from .common import GOLD, LakeCase, drain, sales_table
 
 @tagged("post_install", "-at_install")
 class TestDatabricksView(LakeCase):
-    def test_model_fields_are_typed_without_loss(self):
-        big = 9007199254740993  # 2**53 + 1: a float would silently round it
-        self.lake.write_table("demo.gold.types", pa.table({
-            "amount": pa.array([Decimal("1234567890123.45")], pa.decimal128(15, 2)),
-            "wide": pa.array([Decimal("12345678901234567890.1234567890")],
-                             pa.decimal128(38, 10)),
-            "counter": pa.array([big], pa.int64()),
-            "qty": pa.array([7], pa.int32()),
-            "day": pa.array([dt.date(2026, 2, 1)], pa.date32()),
-            "at": pa.array([dt.datetime(2026, 2, 1, 8, 30)], pa.timestamp("us", tz="UTC")),
-            "flag": pa.array([True]),
-            "label": pa.array(["a,\"quoted\" label"]),
-        }))
+    def _messy_gold(self):
+        """A gold table as warehouses write them: BIGINT counts beyond 2**53, DECIMAL(38,2)
+        sums wider than a float, nulls, keys, mojibake and a Manila time zone."""
+        big = 9007199254740993  # 2**53 + 1: a float silently makes it ...992
+        manila = dt.timezone(dt.timedelta(hours=8))
+        return pa.table({
+            "sale_date": pa.array([dt.date(2026, 2, 1), None, dt.date(2026, 2, 3)]),
+            "date_key": pa.array([20260201, 20260202, None], pa.int64()),
+            "store_id": pa.array([1, None, 20261004], pa.int32()),
+            "label": pa.array(["CafÃ© Manila", None, "a,\"quoted\" label"]),
+            "n_tx": pa.array([big, None, -12], pa.int64()),
+            "extreme": pa.array([-2**63, 2**63 - 1, None], pa.int64()),
+            "small_count": pa.array([3, 4, None], pa.int64()),
+            "amount": pa.array([Decimal("12345678901234567890.12"), None,
+                                Decimal("-0.05")], pa.decimal128(38, 2)),
+            "fee": pa.array([Decimal("10.10"), Decimal("0.01"), None], pa.decimal128(38, 2)),
+            "qty": pa.array([7, None, 1], pa.int32()),
+            "at": pa.array([dt.datetime(2026, 2, 1, 8, 30, tzinfo=manila), None,
+                            dt.datetime(2026, 2, 3, 23, 59, tzinfo=manila)],
+                           pa.timestamp("us", tz="Asia/Manila")),
+            "flag": pa.array([True, None, False]),
+        })
+
+    def test_gold_bigint_and_decimal_are_exact_summable_measures(self):
+        self.lake.write_table("demo.gold.types", self._messy_gold())
         view = self.make_view("types", "demo.gold.types")
-        fields = self.env[view.model_name]._fields
+        Rows = self.env[view.model_name]
+        fields = Rows._fields
         self.assertEqual(
-            {n: fields[f"x_{n}"].type for n in
-             ("amount", "wide", "counter", "qty", "day", "at", "flag", "label")},
-            {"amount": "float", "wide": "char", "counter": "char", "qty": "integer",
-             "day": "date", "at": "datetime", "flag": "boolean", "label": "char"})
+            {n: fields[f"x_{n}"].type for n in ("n_tx", "amount", "qty", "at", "flag", "label")},
+            {"n_tx": "integer", "amount": "float", "qty": "integer", "at": "datetime",
+             "flag": "boolean", "label": "char"})
+        self.cr.execute("SELECT column_name, udt_name, numeric_precision, numeric_scale "
+                        "FROM information_schema.columns WHERE table_name = %s",
+                        [view.model_name])
+        pg = {r[0]: r[1:] for r in self.cr.fetchall()}
+        self.assertEqual(pg["x_n_tx"][0], "int8")
+        self.assertEqual(pg["x_date_key"][0], "int8")
+        self.assertEqual(pg["x_amount"], ("numeric", 38, 2))
+        # Odoo sets the model up again (an upgrade, a new field): the types hold.
+        self.env.registry.init_models(self.cr, [view.model_name], {"module": False})
         view._refresh_now()
-        row = self.env[view.model_name].search_read([])[0]
-        self.assertEqual(row["x_amount"], 1234567890123.45)
-        self.assertEqual(row["x_wide"], "12345678901234567890.1234567890")
-        self.assertEqual(row["x_counter"], str(big))
-        self.assertEqual(row["x_at"], dt.datetime(2026, 2, 1, 8, 30))
-        self.assertEqual(row["x_label"], 'a,"quoted" label')
-        self.assertTrue(row["x_flag"])
+        self.cr.execute("SELECT udt_name FROM information_schema.columns WHERE table_name = %s "
+                        "AND column_name IN ('x_n_tx', 'x_amount') ORDER BY column_name",
+                        [view.model_name])
+        self.assertEqual([r[0] for r in self.cr.fetchall()], ["numeric", "int8"])
+        # Stored without loss.
+        self.cr.execute(f'SELECT x_n_tx::text, x_amount::text FROM "{view.model_name}" '
+                        "ORDER BY id")
+        self.assertEqual(self.cr.fetchall(), [("9007199254740993", "12345678901234567890.12"),
+                                              (None, None), ("-12", "-0.05")])
+        rows = Rows.search([], order="id")
+        self.assertEqual(rows[0].x_n_tx, 9007199254740993, "the ORM keeps the int8 exact")
+        self.assertEqual(rows[0].x_label, "CafÃ© Manila")
+        self.assertEqual(rows[0].x_at, dt.datetime(2026, 2, 1, 0, 30), "Manila -> UTC")
+        self.assertEqual(rows[2].x_at, dt.datetime(2026, 2, 3, 15, 59))
+        # A pivot sums them (nulls skipped).
+        [(small, fee, qty)] = Rows._read_group(
+            [], aggregates=["x_small_count:sum", "x_fee:sum", "x_qty:sum"])
+        self.assertEqual((small, qty), (7, 8))
+        self.assertAlmostEqual(fee, 10.11)
+        # Flagged, never silently rounded: the view says which columns show rounded.
+        cols = {c.name: c for c in view.column_ids}
+        self.assertFalse(cols["n_tx"].exact)
+        self.assertEqual(cols["n_tx"].max_abs_value, "9007199254740993")
+        self.assertFalse(cols["amount"].exact)
+        self.assertTrue(cols["fee"].exact)
+        self.assertTrue(cols["small_count"].exact)
+        self.assertEqual(cols["extreme"].max_abs_value, str(2**63), "no int8 overflow")
+        self.assertEqual(view.inexact_column_names, "n_tx, extreme, amount")
+        self.assertIn("n_tx, extreme, amount", view.message_ids[:1].body)
+        self.assertEqual(cols["amount"].databricks_type, "DECIMAL(38,2)")
+        self.assertIn("numeric(38,2)", cols["amount"].mapping)
+        self.assertIn("int8", cols["n_tx"].mapping)
+
+    def test_generated_fields_are_indexed_keys_plain_and_labels_editable(self):
+        self.lake.write_table("demo.gold.types", self._messy_gold())
+        view = self.make_view("types", "demo.gold.types")
+        view._refresh_now()  # the published table is a new one: its indexes must follow
+        view._refresh_now()
+        self.cr.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s",
+                        [view.model_name])
+        indexed = " ".join(r[0] for r in self.cr.fetchall())
+        for col in view.column_ids:
+            self.assertIn(f"({col.field_name})", indexed, col.name)
+            self.assertTrue(self.env[view.model_name]._fields[col.field_name].index)
+        # Keys are codes: no thousands separator in the list.
+        arch = self.env[view.model_name].get_view(view_type="list")["arch"]
+        for key in ("x_date_key", "x_store_id"):
+            self.assertRegex(arch, rf'name="{key}"[^>]*enable_formatting')
+        self.assertNotRegex(arch, r'name="x_n_tx"[^>]*enable_formatting')
+        pivot = self.env[view.model_name].get_view(view_type="pivot")["arch"]
+        self.assertNotIn('name="x_store_id" type="measure"', pivot, "keys are no measures")
+        self.assertIn('name="x_n_tx" type="measure"', pivot)
+        # Labels: humanised, editable, kept when the model is rebuilt.
+        fields = self.env[view.model_name]._fields
+        self.assertEqual(fields["x_sale_date"].string, "Sale Date")
+        self.assertEqual(fields["x_store_id"].string, "Store ID")
+        column = view.column_ids.filtered(lambda c: c.name == "sale_date")
+        column.with_user(self.manager).label = "Día de venta"
+        self.assertEqual(self.env[view.model_name]._fields["x_sale_date"].string,
+                         "Día de venta")
+        with self.assertRaises(AccessError):
+            column.with_user(self.user).label = "tampered"
+        view.with_user(self.manager).action_create_model()
+        self.assertEqual(self.env[view.model_name]._fields["x_sale_date"].string,
+                         "Día de venta")
 
     def test_refresh_runs_as_a_job_chain_and_publishes(self):
         self.lake.write_table(GOLD, sales_table())

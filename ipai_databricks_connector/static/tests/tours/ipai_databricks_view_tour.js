@@ -41,7 +41,7 @@ registry.category("web_tour.tours").add("ipai_databricks_view_tour", {
         },
         {
             content: "The pivot sums a measure of the gold table",
-            trigger: ".o_pivot .o_pivot_measure_row:contains(peso_total)",
+            trigger: ".o_pivot .o_pivot_measure_row:contains(Peso Total)",
         },
         {
             trigger: ".o_breadcrumb .breadcrumb-item a:contains(Tour sales)",

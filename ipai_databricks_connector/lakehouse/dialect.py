@@ -1,0 +1,258 @@
+"""One SQL dialect: Databricks SQL, run on the local backend through sqlglot and DuckDB.
+
+View sources, job steps and the statements of the local API server are written in
+Databricks SQL. On the local backend each one is parsed by sqlglot (``read="databricks"``),
+its tables resolved to Delta tables (with the statement's default catalog and schema and
+any ``VERSION AS OF`` / ``TIMESTAMP AS OF`` clause), and written again for DuckDB
+(``write="duckdb"``). A construct sqlglot cannot write for DuckDB is refused by name
+(:class:`SQLNotTranspilable`), when the record is saved.
+
+``SHOW TABLES`` and ``DESCRIBE HISTORY`` are answered from the Delta log, in the columns
+Databricks returns. Failures are :class:`LocalSQLError`: a Databricks error class and
+SQLSTATE, and a message that names tables as the SQL wrote them, never a registered name.
+
+Why sqlglot: it is the maintained transpiler with a Databricks reader and a DuckDB
+writer; a hand-written rewrite would miss most of the function library.
+Plain Python: no Odoo import.
+"""
+
+import contextlib
+import re
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
+
+from . import errors, sandbox
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_SHOW_TABLES = re.compile(
+    r"(?is)^\s*SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+([`\w]+(?:\.[`\w]+)?))?"
+    r"(?:\s+(?:LIKE\s+)?'((?:[^']|'')*)')?\s*;?\s*$")
+_DESCRIBE_HISTORY = re.compile(
+    r"(?is)^\s*DESC(?:RIBE)?\s+HISTORY\s+([`\w.]+)(?:\s+LIMIT\s+(\d+))?\s*;?\s*$")
+
+# DuckDB exception -> (Databricks error class, SQLSTATE); the first match wins.
+_DUCKDB_CLASSES = [
+    (duckdb.ParserException, "PARSE_SYNTAX_ERROR", "42601"),
+    (duckdb.BinderException, "UNRESOLVED_COLUMN", "42703"),
+    (duckdb.CatalogException, "TABLE_OR_VIEW_NOT_FOUND", "42P01"),
+    (duckdb.ConversionException, "CAST_INVALID_INPUT", "22018"),
+    (duckdb.OutOfRangeException, "ARITHMETIC_OVERFLOW", "22003"),
+    (duckdb.InvalidInputException, "INVALID_PARAMETER_VALUE", "22023"),
+]
+
+
+class LocalSQLError(errors.DatabricksError, duckdb.Error):
+    """A statement failed on the local backend, described as Databricks describes it.
+
+    It is a ``duckdb.Error`` too, so the callers that catch DuckDB's errors keep working.
+    """
+
+    def __init__(self, error_class, sql_state, text):
+        message = "[%s] %s SQLSTATE: %s" % (error_class, text, sql_state)
+        code = "BAD_REQUEST" if sql_state[:2] in ("42", "22", "0A") else "INTERNAL_ERROR"
+        super().__init__(message, error_code=code, sql_state=sql_state)
+        self.error_class = error_class
+
+    def __str__(self):
+        return self.message
+
+
+class SQLNotTranspilable(LocalSQLError):
+    """A Databricks construct that has no DuckDB equivalent (refused before it runs)."""
+
+    def __init__(self, text):
+        super().__init__("UNSUPPORTED_FEATURE", "0A000", text)
+
+
+def _ticks(name):
+    return ".".join("`%s`" % part for part in name.split("."))
+
+
+def table_not_found(name):
+    return LocalSQLError(
+        "TABLE_OR_VIEW_NOT_FOUND", "42P01",
+        "The table or view %s cannot be found. Verify the spelling and correctness of the "
+        "schema and catalog." % _ticks(name))
+
+
+def from_duckdb(exc, names=None):
+    """A DuckDB error as a :class:`LocalSQLError`; ``names`` maps registered names back to
+    the names the SQL wrote."""
+    if isinstance(exc, LocalSQLError):
+        return exc
+    text = str(exc).strip().replace("\n\n", "\n")
+    for registered, written in sorted((names or {}).items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(registered, written)
+    text = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
+    routine = re.search(r"(?:Scalar|Table|Aggregate)? ?Function with name \"?(\w+)\"? does not "
+                        r"exist", text)
+    if routine:
+        return LocalSQLError(
+            "UNRESOLVED_ROUTINE", "42883",
+            "Cannot resolve routine `%s` on search path [`system`.`builtin`, "
+            "`system`.`session`]." % routine.group(1))
+    if "not provided for the following parameters" in text or "Values were not provided" in text:
+        return LocalSQLError("UNBOUND_SQL_PARAMETER", "42P02", text)
+    column = re.search(r'Referenced column "([^"]+)" not found', text)
+    if column:
+        return LocalSQLError(
+            "UNRESOLVED_COLUMN.WITHOUT_SUGGESTION", "42703",
+            "A column, variable, or function parameter with name `%s` cannot be resolved."
+            % column.group(1))
+    klass, state = next(((k, s) for kind, k, s in _DUCKDB_CLASSES if isinstance(exc, kind)),
+                        ("INTERNAL_ERROR", "XX000"))
+    return LocalSQLError(klass, state, text)
+
+
+def _refuse_non_select(sql):
+    """Several statements, or not a SELECT, are refused as such (SQLRefused), by DuckDB's
+    parser, even when sqlglot cannot read them."""
+    with contextlib.suppress(duckdb.ParserException):  # then it is a syntax error
+        sandbox.check_select(sql)
+
+
+def parse(sql):
+    """The sqlglot tree of one Databricks SQL statement."""
+    if not isinstance(sql, str) or not sql.strip():
+        raise sandbox.SQLRefused("The SQL is empty.")
+    if "\x00" in sql:
+        raise sandbox.SQLRefused("The SQL holds a NUL character.")
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="databricks") if t is not None]
+    except (ParseError, TokenError) as exc:
+        _refuse_non_select(sql)
+        first = (getattr(exc, "errors", None) or [{}])[0]
+        detail = first.get("description") or str(exc).splitlines()[0]
+        where = " (line %s, position %s)" % (first["line"], first["col"]) \
+            if first.get("line") else ""
+        raise LocalSQLError("PARSE_SYNTAX_ERROR", "42601",
+                            "Syntax error: %s%s." % (detail, where)) from None
+    if len(trees) != 1:
+        raise sandbox.SQLRefused("The SQL must be exactly one SELECT statement; it holds %d "
+                                 "statements." % len(trees))
+    return trees[0]
+
+
+def check_select(sql):
+    """Refuse anything but one Databricks SELECT that DuckDB can run; returns its DuckDB
+    text (tables unresolved). Called when a view or job step is saved."""
+    tree = parse(sql)
+    if not isinstance(tree, exp.Query):
+        kind = tree.key.upper() if not isinstance(tree, exp.Command) else \
+            str(tree.this).upper()
+        raise sandbox.SQLRefused("The SQL must be a SELECT statement, not %s." % kind)
+    for table in tree.find_all(exp.Table):
+        if time_travel(table):  # checked now; resolved against the Delta log when it runs
+            table.set("version", None)
+    return sandbox.check_select(_generate(tree))
+
+
+def _generate(tree):
+    try:
+        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as exc:
+        raise SQLNotTranspilable(
+            "This Databricks SQL has no local (DuckDB) equivalent: %s"
+            % str(exc).strip().rstrip(".")) from None
+
+
+def table_name(table, catalog=None, schema=None):
+    """``catalog.schema.table`` of a sqlglot table, completed from the defaults, or None
+    when it cannot be completed."""
+    parts = [p for p in (table.catalog, table.db, table.name) if p]
+    if len(parts) == 2 and catalog:
+        parts = [catalog, *parts]
+    elif len(parts) == 1 and catalog and schema:
+        parts = [catalog, schema, *parts]
+    if len(parts) != 3 or not all(_IDENT.match(p) for p in parts):
+        return None
+    return ".".join(parts)
+
+
+def time_travel(table):
+    """(kind, value) of a ``VERSION AS OF`` / ``TIMESTAMP AS OF`` clause, or None."""
+    version = table.args.get("version")
+    if not version:
+        return None
+    kind = str(version.this).upper()
+    value = version.expression
+    if isinstance(value, exp.Literal):
+        value = int(value.this) if value.is_int else value.this
+    else:
+        raise SQLNotTranspilable("%s AS OF needs a literal, not %s"
+                                 % (kind, value.sql("databricks")))
+    if kind == "VERSION" and not isinstance(value, int):
+        raise LocalSQLError("INVALID_PARAMETER_VALUE", "22023",
+                            "VERSION AS OF needs an integer version, not %r." % value)
+    return kind, value
+
+
+def transpile(sql, resolve, catalog=None, schema=None):
+    """DuckDB text of one Databricks SELECT, each Delta table replaced by the name that
+    ``resolve(full_name, time_travel)`` returns (it registers the table). Returns
+    ``(duckdb_sql, parameter_names, {registered: written})``."""
+    tree = parse(sql)
+    if not isinstance(tree, exp.Query):
+        raise sandbox.SQLRefused("The SQL must be a SELECT statement.")
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    names = {}
+    for table in list(tree.find_all(exp.Table)):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table function (range(), unnest()), not a table
+        written = ".".join(p for p in (table.catalog, table.db, table.name) if p)
+        if not (table.catalog or table.db) and table.name.lower() in ctes:
+            continue
+        full = table_name(table, catalog, schema)
+        if full is None:
+            raise table_not_found(written)
+        registered = resolve(full, time_travel(table))
+        names[registered] = written
+        alias = table.args.get("alias")
+        new = exp.Table(this=exp.to_identifier(registered, quoted=True))
+        new.set("alias", alias or exp.TableAlias(this=exp.to_identifier(table.name)))
+        table.replace(new)
+    params = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
+    return _generate(tree), params, names
+
+
+def parameter_names(sql):
+    """The ``:name`` parameter markers of Databricks SQL (sqlglot's reading; the marker
+    scanner of the local backend when sqlglot cannot parse it)."""
+    try:
+        tree = parse(sql)
+    except (LocalSQLError, sandbox.SQLRefused):
+        from .local_backend import _TOKEN  # noqa: PLC0415 - avoids an import cycle
+
+        return sorted({m.group(1) for m in _TOKEN.finditer(sql or "") if m.group(1)})
+    return sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
+
+
+def show_tables(sql):
+    """``(schema or None, pattern or None)`` for ``SHOW TABLES [IN c.s] [LIKE '...']``,
+    or None when ``sql`` is something else."""
+    match = _SHOW_TABLES.match(sql or "")
+    if not match:
+        return None
+    where = match.group(1).replace("`", "") if match.group(1) else None
+    return where, match.group(2).replace("''", "'") if match.group(2) is not None else None
+
+
+def describe_history(sql):
+    """``(table, limit)`` for ``DESCRIBE HISTORY t [LIMIT n]``, or None."""
+    match = _DESCRIBE_HISTORY.match(sql or "")
+    if not match:
+        return None
+    return match.group(1).replace("`", ""), int(match.group(2)) if match.group(2) else None
+
+
+def like(pattern, name):
+    """Databricks ``SHOW TABLES LIKE``: ``*`` is any text and ``|`` separates choices."""
+    choices = [re.escape(c.strip()).replace(r"\*", ".*") for c in pattern.split("|")]
+    return re.fullmatch("|".join(choices), name, re.I) is not None
+
+
+__all__ = ["LocalSQLError", "SQLNotTranspilable", "check_select", "describe_history",
+           "from_duckdb", "parameter_names", "parse", "show_tables", "table_not_found", "transpile"]

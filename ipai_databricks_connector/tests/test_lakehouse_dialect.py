@@ -1,0 +1,132 @@
+"""Databricks SQL on the local backend: transpiled by sqlglot, time travel from the Delta
+log, errors in Databricks' terms. Tables are messy: nulls, mojibake, Manila time."""
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+from decimal import Decimal
+
+import pyarrow as pa
+
+from odoo.tests import BaseCase
+
+from ..lakehouse import dialect, sandbox
+from ..lakehouse.local_backend import LocalLakehouse
+
+MANILA = dt.timezone(dt.timedelta(hours=8))
+
+
+class TestLakehouseDialect(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = tempfile.mkdtemp(prefix="ipai_dialect_")
+        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        cls.lake = LocalLakehouse(cls.root)
+        cls.lake.write_table("lab.gold.sales", pa.table({
+            "region": pa.array(["NCR", None]),
+            "sold_at": pa.array([dt.datetime(2026, 3, 1, 7, 30, tzinfo=MANILA), None],
+                                pa.timestamp("us", tz="Asia/Manila")),
+            "amount": pa.array([Decimal("12345678901234567890.12"), None],
+                               pa.decimal128(38, 2)),
+        }))  # version 0: 2 rows
+        time.sleep(0.02)  # distinct commit times
+        cls.lake.write_table("lab.gold.sales", pa.table({
+            "region": pa.array(["NCR", "Visayas", "CafÃ©"]),
+            "sold_at": pa.array([dt.datetime(2026, 3, 2, 23, 0, tzinfo=MANILA)] * 3,
+                                pa.timestamp("us", tz="Asia/Manila")),
+            "amount": pa.array([Decimal("1.10"), Decimal("-2.05"), None],
+                               pa.decimal128(38, 2)),
+        }), mode="append")  # version 1: 5 rows
+        cls.lake.write_table("lab.gold.stores", pa.table({"store_id": [1, 2]}))
+
+    def rows(self, sql, **kwargs):
+        return self.lake.execute(sql, **kwargs).read_all().to_pylist()
+
+    def assertDatabricksError(self, sql, error_class, *texts, **kwargs):
+        with self.assertRaises(dialect.LocalSQLError) as caught:
+            self.rows(sql, **kwargs)
+        message = str(caught.exception)
+        self.assertRegex(message, rf"^\[{error_class}[.\]]")
+        self.assertRegex(message, r"SQLSTATE: [0-9A-Z]{5}$")
+        self.assertNotIn("__", message, "no internal name")
+        for text in texts:
+            self.assertIn(text, message)
+        return caught.exception
+
+    def test_databricks_functions_and_parameters_run_locally(self):
+        rows = self.rows("SELECT date_format(sold_at, 'yyyy-MM-dd HH:mm') AS at, "
+                         "nvl(region, 'n/a') AS region FROM lab.gold.sales VERSION AS OF 0 "
+                         "ORDER BY at")
+        # Spark sorts nulls first; the session time zone is UTC, as on a warehouse.
+        self.assertEqual(rows, [{"at": None, "region": "n/a"},
+                                {"at": "2026-02-28 23:30", "region": "NCR"}])
+        rows = self.rows("SELECT count(*) AS n FROM lab.gold.sales WHERE region = :region",
+                         parameters={"region": "NCR", "unused": 1})
+        self.assertEqual(rows, [{"n": 2}])
+        # A parameter marker in a string literal is text, not a parameter.
+        self.assertEqual(self.rows("SELECT ':region' AS t")[0]["t"], ":region")
+
+    def test_show_tables_and_short_names_follow_the_defaults(self):
+        self.assertEqual(self.rows("SHOW TABLES IN lab.gold"), [
+            {"database": "gold", "tableName": "sales", "isTemporary": False},
+            {"database": "gold", "tableName": "stores", "isTemporary": False}])
+        self.assertEqual([r["tableName"] for r in self.rows(
+            "SHOW TABLES IN gold LIKE 'sto*'", catalog="lab")], ["stores"])
+        self.assertEqual(self.rows("SELECT count(*) AS n FROM stores s", catalog="lab",
+                                   schema="gold"), [{"n": 2}])
+        self.assertEqual(self.rows("SELECT stores.store_id FROM gold.stores ORDER BY 1",
+                                   catalog="lab"), [{"store_id": 1}, {"store_id": 2}])
+
+    def test_time_travel_reads_the_delta_version_asked_for(self):
+        count = "SELECT count(*) AS n FROM lab.gold.sales"
+        self.assertEqual(self.rows(count), [{"n": 5}])
+        self.assertEqual(self.rows(count + " VERSION AS OF 0"), [{"n": 2}])
+        history = self.rows("DESCRIBE HISTORY lab.gold.sales")
+        self.assertEqual([h["version"] for h in history], [1, 0])
+        self.assertEqual([h["operation"] for h in history], ["WRITE", "WRITE"])
+        first = history[1]["timestamp"]
+        self.assertEqual(self.rows(f"{count} TIMESTAMP AS OF '{first.isoformat()}'"),
+                         [{"n": 2}])
+        # Both versions in one statement, joined.
+        both = self.rows("SELECT count(*) AS n FROM lab.gold.sales VERSION AS OF 0 AS old "
+                         "JOIN lab.gold.sales AS new ON old.region = new.region")
+        self.assertEqual(both, [{"n": 2}])
+        self.assertDatabricksError(count + " VERSION AS OF 9", "DELTA_VERSION_NOT_FOUND",
+                                   "lab.gold.sales", "[0, 1]")
+        self.assertDatabricksError(count + " TIMESTAMP AS OF '1999-12-31 23:00:00'",
+                                   "DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION")
+        self.assertEqual(self.rows("DESCRIBE HISTORY sales LIMIT 1", catalog="lab",
+                                   schema="gold")[0]["version"], 1)
+
+    def test_errors_carry_databricks_classes_and_written_names(self):
+        self.assertDatabricksError("SELECT no_such_fn(region) FROM lab.gold.sales",
+                                   "UNRESOLVED_ROUTINE", "`no_such_fn`")
+        self.assertDatabricksError("SELECT * FROM lab.gold.nope", "TABLE_OR_VIEW_NOT_FOUND",
+                                   "`lab`.`gold`.`nope`")
+        self.assertDatabricksError("SELECT * FROM nope", "TABLE_OR_VIEW_NOT_FOUND",
+                                   "`lab`.`gold`.`nope`", catalog="lab", schema="gold")
+        self.assertDatabricksError("SELECT missing_col FROM lab.gold.sales",
+                                   "UNRESOLVED_COLUMN", "`missing_col`")
+        self.assertDatabricksError("SELECT FROM WHERE", "PARSE_SYNTAX_ERROR")
+        self.assertDatabricksError("SELECT * FROM lab.gold.sales WHERE region = :region",
+                                   "UNBOUND_SQL_PARAMETER", "region")
+        err = self.assertDatabricksError(
+            "SELECT amount / 0 AS x FROM lab.gold.sales VERSION AS OF 7",
+            "DELTA_VERSION_NOT_FOUND")
+        self.assertTrue(err.sql_state)
+
+    def test_what_cannot_be_transpiled_is_refused_by_name(self):
+        with self.assertRaisesRegex(dialect.SQLNotTranspilable, "comparator"):
+            dialect.check_select("SELECT array_sort(array(3, 1), (l, r) -> r - l) AS s")
+        with self.assertRaisesRegex(dialect.SQLNotTranspilable, "TIMESTAMP AS OF needs a "
+                                    "literal"):
+            self.rows("SELECT * FROM lab.gold.sales TIMESTAMP AS OF current_timestamp()")
+        for sql in ("DELETE FROM lab.gold.sales", "SELECT 1; SELECT 2",
+                    "INSERT INTO lab.gold.stores VALUES (3)"):
+            with self.assertRaises(sandbox.SQLRefused, msg=sql):
+                dialect.check_select(sql)
+        # File access stays closed, in either dialect.
+        with self.assertRaises(dialect.LocalSQLError):
+            self.rows("SELECT * FROM read_csv('/etc/passwd')")

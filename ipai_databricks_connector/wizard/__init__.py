@@ -1,0 +1,1 @@
+from . import ipai_databricks_refresh_wizard, ipai_databricks_refresh_wizard_line
