@@ -15,7 +15,6 @@
         "security/ir.model.access.csv",
         "security/ipai_databricks_connector_rules.xml",
         "data/queue_job_function_data.xml",
-        "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
         "views/ipai_databricks_workspace_views.xml",
         "views/ipai_databricks_view_views.xml",

@@ -19,7 +19,6 @@
         "data/ipai_waf_assessment_data.xml",
         "data/ir_cron_data.xml",
         "data/queue_job_function_data.xml",
-        "data/queue_job_data.xml",
         "report/ipai_waf_assessment_report.xml",
         "views/ipai_waf_catalog_views.xml",
         "wizard/ipai_waf_unfreeze_wizard_views.xml",

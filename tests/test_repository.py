@@ -9,7 +9,8 @@ from lxml import etree
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = ["ipai_microservices_gateway", "ipai_waf_assessment", "ipai_databricks_connector"]
-ALL = [*SUITE, "ipai_well_architected"]
+BRIDGES = ["ipai_waf_assessment_project"]  # glue between modules: no groups or menus of their own
+ALL = [*SUITE, *BRIDGES, "ipai_well_architected"]
 
 
 def _dir(module):

@@ -120,7 +120,8 @@ class IpaiDatabricksJobRun(models.Model):
                 message = self.env._("Run %s started.", run_id)
         except errors.DatabricksError as exc:
             if exc.retryable:
-                raise RetryableJobError(str(exc), seconds=int(exc.retry_after or 15)) from exc
+                raise RetryableJobError(  # the server's Retry-After, else the retry_pattern
+                    str(exc), seconds=int(exc.retry_after) if exc.retry_after else None) from exc
             return self._finish("failed", str(exc), time.monotonic())
         self.write({"state": "running", "start_time": self.start_time or fields.Datetime.now(),
                     "end_time": False, "result_state": False})
@@ -153,7 +154,8 @@ class IpaiDatabricksJobRun(models.Model):
             run = client.get_run(int(self.run_id))
         except errors.DatabricksError as exc:
             if exc.retryable:
-                raise RetryableJobError(str(exc), seconds=int(exc.retry_after or 15)) from exc
+                raise RetryableJobError(  # the server's Retry-After, else the retry_pattern
+                    str(exc), seconds=int(exc.retry_after) if exc.retry_after else None) from exc
             return self._finish("failed", str(exc), time.monotonic())
         life_cycle = (run.get("state") or {}).get("life_cycle_state")
         self.life_cycle_state = life_cycle

@@ -116,7 +116,9 @@ class IpaiDatabricksSnapshot(models.Model):
         job = job_uuid and self.env["queue.job"].sudo().search([("uuid", "=", job_uuid)], limit=1)
         last_try = job and job.max_retries and job.retry + 1 >= job.max_retries
         if retryable and job and not last_try:
-            raise RetryableJobError(str(exc), seconds=int(getattr(exc, "retry_after", 0) or 10))
+            retry_after = getattr(exc, "retry_after", None)
+            # the server's Retry-After, else the job function's retry_pattern
+            raise RetryableJobError(str(exc), seconds=int(retry_after) if retry_after else None)
         return self._fail(exc)
 
     @api.model

@@ -96,17 +96,6 @@ class IpaiDatabricksWorkspace(models.Model):
             ws.view_count = views.get(ws, 0)
             ws.job_count = jobs.get(ws, 0)
 
-    @api.model
-    def _ensure_job_channel(self):
-        """Create root.ipai.databricks (idempotent; root.ipai may come from another module)."""
-        Channel = self.env["queue.job.channel"]
-        parent = Channel.search([("complete_name", "=", "root")], limit=1)
-        for name in ("ipai", "databricks"):
-            channel = Channel.search([("name", "=", name), ("parent_id", "=", parent.id)], limit=1)
-            parent = channel or Channel.create({"name": name, "parent_id": parent.id})
-        return parent
-
-    # -- local backend ---------------------------------------------------------
 
     def _local_root(self):
         self.ensure_one()

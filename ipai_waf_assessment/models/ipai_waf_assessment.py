@@ -221,24 +221,6 @@ class IpaiWafAssessment(models.Model):
         if any(self.mapped("frozen")):
             raise UserError(self.env._("A frozen milestone cannot be deleted."))
 
-    @api.model
-    def _ensure_job_channel(self):
-        """Create root.ipai.assessment and bind the check job to it (idempotent)."""
-        Channel = self.env["queue.job.channel"]
-        parent = Channel.search([("complete_name", "=", "root")], limit=1)
-        for name in ("ipai", "assessment"):
-            channel = Channel.search([("name", "=", name), ("parent_id", "=", parent.id)], limit=1)
-            parent = channel or Channel.create({"name": name, "parent_id": parent.id})
-        Function = self.env["queue.job.function"]
-        model = self.env["ir.model"]._get("ipai.waf.finding")
-        function = Function.search([("model_id", "=", model.id), ("method", "=", "_job_run_check")])
-        if function:
-            function.channel_id = parent
-        else:
-            Function.create({
-                "model_id": model.id, "method": "_job_run_check", "channel_id": parent.id,
-            })
-        return parent
 
     # ------------------------------------------------------------------ scoring
     def _grade_bands(self):
