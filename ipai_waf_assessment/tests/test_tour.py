@@ -3,7 +3,7 @@ import os
 from unittest.mock import patch
 
 from odoo.fields import Command
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
@@ -47,3 +47,22 @@ class TestDashboardTour(HttpCase):
     def test_tour_dashboard_is_the_first_screen(self):
         self.env["ipai.waf.assessment"]._create_demo_this_odoo()
         self.start_tour("/odoo", "ipai_waf_dashboard_tour", login="admin", timeout=180)
+
+
+@tagged("post_install", "-at_install")
+class TestReviewTour(HttpCase):
+    def test_tour_comment_with_evidence_send_to_review_and_approve(self):
+        assessment = self.env["ipai.waf.assessment"]._create_demo_this_odoo()
+        new_test_user(self.env, login="waf_assessor", name="Ada Assessor",
+                      groups="ipai_waf_assessment.assessment_group_user")
+        new_test_user(self.env, login="waf_reviewer", name="Marge Reviewer",
+                      groups="ipai_waf_assessment.assessment_group_manager")
+        self.start_tour("/odoo", "ipai_waf_review_assessor_tour", login="waf_assessor",
+                        timeout=180)
+        self.assertEqual((assessment.review_state, assessment.reviewer_id.name),
+                         ("in_review", "Marge Reviewer"))
+        self.start_tour("/odoo", "ipai_waf_review_manager_tour", login="waf_reviewer",
+                        timeout=180)
+        self.assertEqual((assessment.review_state, assessment.review_decision),
+                         ("approved", "go_with_conditions"))
+        self.assertIn("Rotate the admin passwords", assessment.review_reasons)

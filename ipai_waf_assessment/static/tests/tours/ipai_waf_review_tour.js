@@ -1,0 +1,59 @@
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_utils";
+
+const openThisOdoo = () => [
+    stepUtils.showAppsMenuItem(),
+    {
+        trigger: '.o_app[data-menu-xmlid="ipai_well_architected.menu_root"]',
+        run: "click",
+    },
+    { trigger: ".o_waf_dashboard .o_waf_dashboard_panel" },
+    {
+        trigger: '.o_menu_sections [data-menu-xmlid="ipai_waf_assessment.menu_assessment_root"]',
+        run: "click",
+    },
+    {
+        trigger: '.dropdown-item[data-menu-xmlid="ipai_waf_assessment.ipai_waf_assessment_menu"]',
+        run: "click",
+    },
+    {
+        trigger: ".o_kanban_record:contains(This Odoo):has(.o_waf_milestone:contains(Milestone 2))",
+        run: "click",
+    },
+    { trigger: ".o_breadcrumb .active:contains(This Odoo)" },
+];
+
+// An assessor opens the dashboard, then "This Odoo" and one of its findings, and sends
+// the assessment to review.
+registry.category("web_tour.tours").add("ipai_waf_review_assessor_tour", {
+    url: "/odoo",
+    steps: () => [
+        ...openThisOdoo(),
+        { trigger: ".o_notebook .nav-link:contains(Findings)", run: "click" },
+        {
+            trigger: ".o_field_widget[name=finding_ids] .o_data_row:first .o_list_record_open_form_view",
+            run: "click",
+        },
+        // the finding's own page: its chatter takes the review's comments and files
+        { trigger: ".o_form_view .o-mail-Chatter .o-mail-Chatter-logNote" },
+        { trigger: ".o_form_view .o_field_widget[name=message_attachment_count]" },
+        { trigger: ".o_breadcrumb .breadcrumb-item a:contains(This Odoo)", run: "click" },
+        { trigger: ".o_field_widget[name=reviewer_id] input", run: "edit Marge" },
+        { trigger: ".o-autocomplete--dropdown-item:contains(Marge Reviewer)", run: "click" },
+        { trigger: "button[name=action_send_to_review]", run: "click" },
+        { trigger: ".o_waf_review_state:contains(In review)" },
+    ],
+});
+
+// The reviewer, an Assessment Manager, approves with conditions.
+registry.category("web_tour.tours").add("ipai_waf_review_manager_tour", {
+    url: "/odoo",
+    steps: () => [
+        ...openThisOdoo(),
+        { trigger: ".o_form_view .o_form_statusbar button:contains(Approve)", run: "click" },
+        { trigger: ".modal .o_field_widget[name=decision] input[data-value=go_with_conditions]", run: "click" },
+        { trigger: ".modal .o_field_widget[name=reasons] textarea", run: "edit Rotate the admin passwords before go-live." },
+        { trigger: ".modal footer button:contains(Approve)", run: "click" },
+        { trigger: ".o_waf_review_state:contains(Approved)" },
+    ],
+});
