@@ -92,3 +92,22 @@ def test_no_pre_19_idioms(module):
             # A whole idiom, not a prefix: self._create_model is not self._cr.
             assert not re.search(re.escape(bad) + r"(?![A-Za-z0-9_])", text), \
                 f"{path.relative_to(REPO)} uses {bad}"
+
+
+@pytest.mark.parametrize("module", ALL)
+def test_readme_and_description_are_valid_rst(module):
+    """Odoo renders README.rst (or the manifest's description) with docutils at install:
+    every warning it prints there is a broken Apps page."""
+    import io  # noqa: PLC0415 - local to this check
+
+    import docutils.core  # noqa: PLC0415
+
+    texts = {"README.rst": (_dir(module) / "README.rst").read_text()}
+    if _manifest(module).get("description"):
+        texts["description"] = _manifest(module)["description"]
+    for name, text in texts.items():
+        report = io.StringIO()
+        docutils.core.publish_doctree(
+            text, settings_overrides={"warning_stream": report, "report_level": 2,
+                                      "halt_level": 5})
+        assert not report.getvalue(), f"{module}/{name}:\n{report.getvalue()}"
