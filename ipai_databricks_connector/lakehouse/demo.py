@@ -24,7 +24,7 @@ DIRTY_SHARE = 0.02
 _SILVER_SQL = """
 SELECT
     txn_id,
-    to_date(CAST(date_key AS STRING), 'yyyyMMdd') AS sale_date,
+    CAST(try_to_timestamp(CAST(date_key AS STRING), 'yyyyMMdd') AS DATE) AS sale_date,
     date_key, store_id, region, peso_value, customer_id, basket_size, ingested_at
 FROM (
     SELECT
@@ -39,7 +39,9 @@ FROM (
     FROM demo.bronze.pos_transactions
 ) AS parsed
 -- Unparsable values became NULL above (TRY_CAST), so these filters drop them too.
+-- An impossible date (20260931) is NULL too: try_to_timestamp, as to_date would fail the run.
 WHERE txn_id IS NOT NULL AND date_key IS NOT NULL AND store_id IS NOT NULL
+    AND try_to_timestamp(CAST(date_key AS STRING), 'yyyyMMdd') IS NOT NULL
     AND peso_value >= 0 AND basket_size > 0
     AND region IN ('NCR', 'Luzon', 'Visayas', 'Mindanao')
 -- A re-sent transaction keeps its latest ingestion only.

@@ -150,7 +150,23 @@ def check_select(sql):
     return sandbox.check_select(_generate(tree))
 
 
+def _try_to_timestamp(tree):
+    """``try_to_timestamp(expr, fmt)`` (NULL on an unparsable or impossible date, where
+    ``to_date`` fails the statement) as DuckDB's ``TRY_STRPTIME``: sqlglot leaves it as an
+    unknown function."""
+    for call in list(tree.find_all(exp.Anonymous)):
+        if str(call.this).lower() != "try_to_timestamp" or len(call.expressions) != 2:
+            continue
+        value, fmt = call.expressions
+        if not isinstance(fmt, exp.Literal) or not fmt.is_string:
+            raise SQLNotTranspilable("try_to_timestamp needs a literal format")
+        fmt = sqlglot.Dialect.get_or_raise("databricks").format_time(fmt)
+        call.replace(exp.StrToTime(this=value, format=fmt, safe=True))
+    return tree
+
+
 def _generate(tree):
+    tree = _try_to_timestamp(tree)
     try:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:

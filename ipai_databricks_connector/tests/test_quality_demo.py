@@ -227,6 +227,25 @@ class TestDemoMedallion(TmpLakeCase):
             assert summary["publishable"] and summary["pass_rate"] == 100.0, summary
 
 
+    def test_silver_drops_impossible_dates_instead_of_failing(self):
+        # A POS that writes 31 September (a well-formed YYYYMMDD integer) or a day-first
+        # text date: the silver job drops those rows, it does not fail the whole run.
+        lake = LocalLakehouse(str(self.tmp))
+        base = {"store_id": 3, "region": "Visayas", "peso_value": 120.5,
+                "customer_id": "C00007", "basket_size": 2}
+        rows = [dict(base, txn_id="T-ok", date_key=20260930),
+                dict(base, txn_id="T-sep31", date_key=20260931),
+                dict(base, txn_id="T-feb30", date_key=20260230),
+                dict(base, txn_id="T-month13", date_key=20261301),
+                dict(base, txn_id="T-dayfirst", date_key="30/09/2026")]
+        at = dt.datetime(2026, 9, 30, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        lake.write_table(demo.BRONZE, pa.table({
+            "payload": [json.dumps(r) for r in rows],
+            "ingested_at": pa.array([at] * len(rows), pa.timestamp("us", tz="UTC"))}))
+        lake.run_step(demo.STEPS[0]["sql"], demo.SILVER)
+        silver = _rows(lake, "SELECT txn_id, sale_date FROM demo.silver.transactions")
+        assert silver == [{"txn_id": "T-ok", "sale_date": dt.date(2026, 9, 30)}], silver
+
     def test_demo_is_deterministic_and_steps_are_ordered(self):
         end = dt.date(2026, 3, 31)
         a, b = LocalLakehouse(str(self.tmp / "a")), LocalLakehouse(str(self.tmp / "b"))
