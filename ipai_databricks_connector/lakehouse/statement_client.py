@@ -2,11 +2,14 @@
 
 Transport-agnostic (see the transport contract in the design notes)::
 
-    transport(method, path, json=None, params=None) -> dict   # raises DatabricksHTTPError
+    transport(method, path, json=None, params=None, timeout=None) -> dict
+                                                              # raises DatabricksHTTPError
     fetch_link(url, headers) -> bytes                         # raises LinkExpired
 
 ``requests_transport`` / ``requests_fetch_link`` implement it with ``requests`` for plain use;
-inside Odoo the gateway implements it (and owns retries of 429/503).
+inside Odoo the gateway implements it (and owns retries of 429/503). ``timeout`` (seconds),
+when given, is the least read timeout the call needs: a statement submitted with a
+server-side ``wait_timeout`` answers only when it ends or the wait does.
 """
 
 import datetime as dt
@@ -39,6 +42,9 @@ LINK_RETRIES = 3  # fresh links fetched per chunk before giving up
 LINK_MARGIN = dt.timedelta(seconds=5)  # refresh a link this close to expiry before using it
 _DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC|DEC)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 _UTC = dt.timezone.utc
+# Databricks' documented wait_timeout: "0s" (answer at once), or 5 to 50 seconds.
+SERVER_WAIT_MIN, SERVER_WAIT_MAX = 5, 50
+HTTP_MARGIN = 10  # seconds of read timeout beyond the server-side wait
 
 
 # --- parameters ------------------------------------------------------------------------
@@ -197,16 +203,33 @@ class StatementExecutionClient:
         self.sleep, self.clock = sleep, clock
 
     def submit(self, statement, parameters=None, disposition="EXTERNAL_LINKS",
-               format="ARROW_STREAM", row_limit=None, byte_limit=None):
-        """Start a statement asynchronously (wait_timeout 0s); returns the StatementResponse."""
+               format="ARROW_STREAM", row_limit=None, byte_limit=None, wait_timeout=0):
+        """Start a statement; returns the StatementResponse.
+
+        ``wait_timeout`` (seconds) is how long the server may hold the answer until the
+        statement ends (see ``server_wait``); 0, the default, answers at once with the
+        statement id, as a caller that may cancel it needs. ``on_wait_timeout`` is CONTINUE:
+        a statement still running when the wait ends goes on, and ``wait`` polls it.
+        """
+        wait = server_wait(wait_timeout)
         body = {"warehouse_id": self.warehouse_id, "statement": statement,
                 "disposition": disposition, "format": format,
-                "wait_timeout": "0s", "on_wait_timeout": "CONTINUE"}
+                "wait_timeout": "%ds" % wait, "on_wait_timeout": "CONTINUE"}
         optional = {"catalog": self.catalog, "schema": self.schema, "row_limit": row_limit,
                     "byte_limit": byte_limit,
                     "parameters": statement_parameters(parameters) or None}
         body.update({k: v for k, v in optional.items() if v is not None})
-        return self.transport("POST", STATEMENTS, json=body)
+        if not wait:
+            return self.transport("POST", STATEMENTS, json=body)
+        return self.transport("POST", STATEMENTS, json=body, timeout=wait + HTTP_MARGIN)
+
+    def run(self, statement, parameters=None, **kw):
+        """Submit and wait until SUCCEEDED, within ``timeout``: the server holds the answer
+        first (up to 50 s, never beyond the budget left), then ``wait`` polls only a
+        statement still PENDING or RUNNING. Returns the final StatementResponse."""
+        deadline = self.clock() + self.timeout
+        response = self.submit(statement, parameters, wait_timeout=deadline - self.clock(), **kw)
+        return self.wait(response, deadline=deadline)
 
     def get(self, statement_id):
         return self.transport("GET", "%s/%s" % (STATEMENTS, statement_id))
@@ -214,13 +237,16 @@ class StatementExecutionClient:
     def cancel(self, statement_id):
         return self.transport("POST", "%s/%s/cancel" % (STATEMENTS, statement_id), json={})
 
-    def wait(self, statement_id_or_response):
-        """Poll until SUCCEEDED (capped exponential backoff); raise on any other end state."""
+    def wait(self, statement_id_or_response, deadline=None):
+        """Poll until SUCCEEDED (capped exponential backoff); raise on any other end state.
+        ``deadline`` (on ``clock``) defaults to ``timeout`` from now."""
         response = statement_id_or_response
         if not isinstance(response, dict):
             response = self.get(response)
         statement_id = response["statement_id"]
-        deadline, delay = self.clock() + self.timeout, self.poll_initial
+        if deadline is None:
+            deadline = self.clock() + self.timeout
+        delay = self.poll_initial
         while True:
             status = response.get("status") or {}
             state = status.get("state")
@@ -247,7 +273,7 @@ class StatementExecutionClient:
             _logger.info("could not cancel statement %s: %s", statement_id, exc)
 
     def execute(self, statement, parameters=None, **kw):
-        return Result(self, self.wait(self.submit(statement, parameters, **kw)))
+        return Result(self, self.run(statement, parameters, **kw))
 
     def iter_batches(self, response):
         """Yield RecordBatches over every chunk, one chunk in memory at a time."""
@@ -301,6 +327,13 @@ class StatementExecutionClient:
             yield rows_to_batch(jsonlib.loads(data), schema)
         else:
             raise DatabricksError("Unsupported EXTERNAL_LINKS format %s" % fmt)
+
+
+def server_wait(seconds):
+    """A wait in seconds -> the whole seconds Databricks accepts as ``wait_timeout``:
+    at most 50, and 0 (no wait) below 5."""
+    wait = min(int(max(0, seconds or 0)), SERVER_WAIT_MAX)
+    return wait if wait >= SERVER_WAIT_MIN else 0
 
 
 def _expired(link):
@@ -447,14 +480,23 @@ def requests_transport(base_url, token, timeout=(5, 60), session=None, retries=0
     answer after its Retry-After (else 1, 2, 4 ... s, capped by ``max_wait``)."""
     session = session or requests.Session()
     base = base_url.rstrip("/")
+    default = timeout
+
+    def read_timeout(least):
+        if not least:
+            return default
+        connect, read = default if isinstance(default, tuple) else (default, default)
+        return (connect, max(read, least))
+
     headers = {"Authorization": "Bearer %s" % token, "Accept": "application/json"}
 
-    def transport(method, path, json=None, params=None):
+    def transport(method, path, json=None, params=None, timeout=None):
         attempt = 0
+        pair = read_timeout(timeout)
         while True:
             try:
                 resp = session.request(method, base + path, json=json, params=params,
-                                       headers=headers, timeout=timeout)
+                                       headers=headers, timeout=pair)
             except requests.RequestException as exc:
                 raise _network_error(exc) from exc
             if resp.ok:

@@ -48,10 +48,16 @@ class IpaiDatabricks(models.AbstractModel):
             allowed_company_ids=service.company_id.ids or self.env.companies.ids
         )
         code = service.code
+        # sudo: the service's timeouts, for the same users (they need not read the service).
+        connect, read = service.sudo().connect_timeout, service.sudo().read_timeout
 
-        def transport(method, path, json=None, params=None):
+        def transport(method, path, json=None, params=None, timeout=None):
+            # A statement the warehouse may hold for its wait_timeout needs a longer read
+            # timeout than the service's own; never a shorter one.
+            pair = (connect, max(read, timeout)) if timeout else None
             try:
-                result = gateway.call(code, method, path, json=json, params=params)
+                result = gateway.call(code, method, path, json=json, params=params,
+                                      timeout=pair)
             except GatewayHTTPError as exc:
                 body = exc.json if isinstance(exc.json, dict) else {}
                 raise errors.DatabricksHTTPError(

@@ -209,9 +209,10 @@ class IpaiDatabricksSnapshot(models.Model):
                 if self.as_of_version >= 0:
                     vals["delta_version"] = self.as_of_version
                 client = self.env["ipai.databricks"]._statement_client(ws)
-                response = client.submit(sql_text, parameters=params,
-                                         row_limit=view.row_limit or None)
-                response = client.wait(response)
+                # The warehouse holds the answer until the query ends (up to 50 s), then
+                # the client polls: no backoff sleep past the end of a short query.
+                response = client.run(sql_text, parameters=params,
+                                      row_limit=view.row_limit or None)
                 manifest = response.get("manifest") or {}
                 vals.update(statement_id=response["statement_id"],
                             truncated=bool(manifest.get("truncated")))

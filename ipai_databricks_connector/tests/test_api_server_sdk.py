@@ -172,6 +172,39 @@ class TestApiServerWithTheSdk(BaseCase):
         finally:
             self.server.pending_delay = 0
 
+    def test_wait_timeout_answers_when_done_or_when_the_wait_ends(self):
+        start = time.monotonic()
+        done = self.execute("SELECT count(*) AS n FROM lab.gold.typed", wait="50s")
+        self.assertLess(time.monotonic() - start, 5, "answered when done, not after the wait")
+        self.assertEqual((done.status.state, done.result.data_array),
+                         (sql.StatementState.SUCCEEDED, [["25"]]))
+        self.server.pending_delay = 6  # a warehouse slower than the wait
+        try:
+            start = time.monotonic()
+            running = self.execute(
+                "SELECT 2 AS two", wait="5s",
+                on_wait_timeout=sql.ExecuteStatementRequestOnWaitTimeout.CONTINUE)
+            waited = time.monotonic() - start
+            canceled = self.execute(
+                "SELECT 3 AS three", wait="5s",
+                on_wait_timeout=sql.ExecuteStatementRequestOnWaitTimeout.CANCEL)
+        finally:
+            self.server.pending_delay = 0
+        self.assertGreaterEqual(waited, 4.9)
+        self.assertLess(waited, 5.9)
+        self.assertIn(running.status.state, (sql.StatementState.PENDING,
+                                             sql.StatementState.RUNNING))
+        self.assertIsNone(running.result)
+        self.assertEqual(canceled.status.state, sql.StatementState.CANCELED)
+        deadline = time.monotonic() + 10  # CONTINUE: it goes on and ends
+        while running.status.state in (sql.StatementState.PENDING, sql.StatementState.RUNNING):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+            running = self.w.statement_execution.get_statement(running.statement_id)
+        self.assertEqual(running.result.data_array, [["2"]])
+        with self.assertRaises(InvalidParameterValue):  # Databricks allows 0s or 5-50 s
+            self.execute("SELECT 1", wait="51s")
+
     def test_errors_carry_databricks_classes_and_never_internal_names(self):
         for statement, klass in (("SELECT nope(1)", "UNRESOLVED_ROUTINE"),
                                  ("SELECT * FROM lab.gold.missing", "TABLE_OR_VIEW_NOT_FOUND"),

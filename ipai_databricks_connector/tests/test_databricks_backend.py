@@ -302,6 +302,9 @@ class TestDatabricksBackend(TransactionCase):
         self.assertTrue(sent)
         for req in sent:
             self.assertNotIn("Visayas", req["statement"], "never formatted into the SQL")
+        # The refresh waits on the warehouse (through the gateway), then polls.
+        self.assertEqual({(req["wait_timeout"], req["on_wait_timeout"]) for req in sent},
+                         {("50s", "CONTINUE")})
         self.assertIn([{"name": "region", "type": "STRING", "value": hostile}],
                       [req.get("parameters") for req in sent])
         # A table source read as of a Delta version, through the statement API.

@@ -4,6 +4,7 @@ import datetime as dt
 import decimal
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -248,6 +249,41 @@ class TestStatementClientOverHttp(BaseCase):
         self.assertIn(("POST", "/api/2.0/sql/statements/%s/cancel" % response["statement_id"]),
                       server.requests)
         self.assertEqual(client.get(response["statement_id"])["status"]["state"], "CANCELED")
+
+    def test_execute_waits_on_the_server_within_the_budget(self):
+        server = self.server
+        # A poll interval far longer than the query: waiting by polling would show.
+        client = make_client(server, poll_initial=3.0, poll_max=3.0)
+        start = time.monotonic()
+        result = client.execute("SELECT * FROM demo.gold.t ORDER BY id")
+        self.assertLess(time.monotonic() - start, 2.5, "answered when done, no poll sleep")
+        self.assert_demo_rows(result.reader().read_all())
+        self.assertEqual(count(server, "GET", "/api/2.0/sql/statements/%s" % result.statement_id),
+                         count(server, "GET", "/api/2.0/sql/statements/%s/result/"
+                               % result.statement_id), "the statement was never polled")
+        sent = server._statements[result.statement_id].req
+        self.assertEqual((sent["wait_timeout"], sent["on_wait_timeout"]), ("50s", "CONTINUE"))
+        # The wait never outlasts the caller's budget, and is never one Databricks refuses.
+        for budget, expected in ((20.9, "20s"), (4.5, "0s"), (600, "50s")):
+            answer = make_client(server, timeout=budget).run("SELECT 1 AS one")
+            self.assertEqual(server._statements[answer["statement_id"]].req["wait_timeout"],
+                             expected)
+        self.assertEqual([sc.server_wait(s) for s in (0, 4.99, 5, 50.5, 3600, None)],
+                         [0, 0, 5, 50, 50, 0])
+
+    def test_a_statement_outliving_the_wait_continues_and_is_polled(self):
+        server = self.server
+        server.pending_delay = 6.0  # longer than the shortest wait Databricks allows
+        client = make_client(server, poll_initial=0.05, poll_max=0.1)
+        start = time.monotonic()
+        response = client.submit("SELECT * FROM demo.gold.t ORDER BY id", wait_timeout=5)
+        waited = time.monotonic() - start
+        self.assertIn(response["status"]["state"], ("PENDING", "RUNNING"))
+        self.assertGreaterEqual(waited, 4.9, "the server held the answer for the wait")
+        self.assertLess(waited, 5.9)
+        final = client.wait(response)  # CONTINUE: still running, then done
+        self.assertEqual(final["status"]["state"], "SUCCEEDED")
+        self.assert_demo_rows(sc.Result(client, final).reader().read_all())
 
     def test_jobs_idempotent_run_now_wait_and_repair(self):
         server, tmp_path = self.server, self.tmp_path

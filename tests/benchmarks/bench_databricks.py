@@ -11,7 +11,11 @@ and prints:
   the ratio of both (target: the refresh reaches at least half the bare COPY rate);
 - the rows/s of the same refresh through the local Databricks API server (run in its own
   process), called through an ``ipai.gateway`` service (Statement Execution API,
-  EXTERNAL_LINKS + ARROW_STREAM).
+  EXTERNAL_LINKS + ARROW_STREAM);
+- the read rate of the same 1M-row EXTERNAL_LINKS + ARROW_STREAM statement through the
+  project's statement client and through the official ``databricks-sdk``, against one
+  API server in the same run (best of ``READ_ROUNDS`` rounds each, in alternating order: submit,
+  wait, fetch and decode every chunk), and their ratio (target: client / SDK >= 1.0).
 
 Figures are reported, not asserted: a missed target still exits 0; an error does not.
 """
@@ -36,6 +40,8 @@ TOKEN = "bench-token"
 ADDON = Path(__file__).resolve().parents[2] / "ipai_databricks_connector"
 RATIO_TARGET = 0.5
 MEMORY_TARGET_MB = 300
+READ_TARGET = 1.0  # client / SDK read rate
+READ_ROUNDS = 4
 
 
 
@@ -192,6 +198,9 @@ def run(db, common, root):
     # 3. Refresh through the local Databricks API server, in its own process.
     results["api"] = api_refresh(registry, root)
 
+    # 4. The same EXTERNAL_LINKS result read by the project's client and by the SDK.
+    results["read"] = read_rates(root)
+
     report(results, memory)
 
 
@@ -284,6 +293,73 @@ def api_refresh(registry, root):
         server.wait(timeout=30)
 
 
+def read_rates(root):
+    """Best rows/s of the project's client and of the SDK over ``READ_ROUNDS`` rounds."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.ipc as ipc  # noqa: PLC0415
+    import requests  # noqa: PLC0415
+    from databricks.sdk import WorkspaceClient  # noqa: PLC0415
+    from databricks.sdk.service import sql  # noqa: PLC0415
+
+    from odoo.addons.ipai_databricks_connector.lakehouse import (  # noqa: PLC0415
+        statement_client as sc,
+    )
+
+    query = f"SELECT * FROM {TABLE}"
+    server, url = start_api_server(root)
+    try:
+        client = sc.StatementExecutionClient(  # its defaults: poll 0.1 s doubling to 2 s
+            sc.requests_transport(url, TOKEN, timeout=(5, 120)), sc.requests_fetch_link(),
+            "local-warehouse")
+        w = WorkspaceClient(host=url, token=TOKEN, auth_type="pat")
+        session = requests.Session()  # presigned links: no workspace token
+
+        def with_client():
+            return sum(b.num_rows for b in client.execute(query).batches())
+
+        def with_sdk():
+            api = w.statement_execution
+            response = api.execute_statement(
+                warehouse_id="local-warehouse", statement=query, wait_timeout="50s",
+                disposition=sql.Disposition.EXTERNAL_LINKS, format=sql.Format.ARROW_STREAM)
+            while response.status.state in (sql.StatementState.PENDING,
+                                            sql.StatementState.RUNNING):
+                time.sleep(1)
+                response = api.get_statement(response.statement_id)
+            if response.status.state != sql.StatementState.SUCCEEDED:
+                raise RuntimeError(f"SDK read: statement {response.status}")
+            rows, chunk = 0, response.result
+            while chunk is not None:
+                for link in chunk.external_links or []:
+                    got = session.get(link.external_link, headers=link.http_headers or {},
+                                      timeout=(5, 120))
+                    got.raise_for_status()
+                    for batch in ipc.open_stream(pa.BufferReader(got.content)):
+                        rows += batch.num_rows
+                last = (chunk.external_links or [None])[-1]
+                index = last.next_chunk_index if last else None
+                chunk = None if index is None else api.get_statement_result_chunk_n(
+                    response.statement_id, index)
+            return rows
+
+        best = {"client": 0.0, "sdk": 0.0}
+        readers = [("client", with_client), ("sdk", with_sdk)]
+        for number in range(READ_ROUNDS):
+            # Alternate who goes first: neither gains from the other's warm caches.
+            for name, read in readers if number % 2 == 0 else readers[::-1]:
+                start = time.perf_counter()
+                rows = read()
+                elapsed = time.perf_counter() - start
+                if rows != ROWS:
+                    raise RuntimeError(f"{name} read {rows} rows, {ROWS} expected")
+                best[name] = max(best[name], rate(rows, elapsed))
+                print(f"read with the {name}: {rows} rows in {elapsed:.2f} s", flush=True)
+        return best["client"], best["sdk"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def report(results, memory):
     local_rows, local_s, local_load = results["local"]
     copy_rows, copy_s = results["copy"]
@@ -304,6 +380,12 @@ def report(results, memory):
           f"(target < {MEMORY_TARGET_MB} MB): {ok[mem < MEMORY_TARGET_MB]}")
     print(f"refresh through the local Databricks API: {api_rows:,} rows in {api_s:.2f} s = "
           f"{rate(api_rows, api_s):,.0f} rows/s (load step {api_load:.2f} s)")
+    client_rate, sdk_rate = results["read"]
+    read_ratio = client_rate / sdk_rate
+    print(f"read of the EXTERNAL_LINKS result (best of {READ_ROUNDS}): client "
+          f"{client_rate:,.0f} rows/s, databricks-sdk {sdk_rate:,.0f} rows/s")
+    print(f"client / SDK read rate: {read_ratio:.2f} (target >= {READ_TARGET}): "
+          f"{ok[read_ratio >= READ_TARGET]}")
     print("=" * 78, flush=True)
 
 
