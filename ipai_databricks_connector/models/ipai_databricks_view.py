@@ -11,7 +11,7 @@ from psycopg2 import sql as pgsql
 
 from odoo import Command, api, fields, models
 from odoo.addons.queue_job.delay import chain
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..lakehouse import dialect, errors, sandbox
 from ..lakehouse.local_backend import split_name
@@ -481,7 +481,7 @@ class IpaiDatabricksView(models.Model):
 
     def _check_manager(self):
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
-            raise UserError(self.env._("Only Databricks Managers may configure views."))
+            raise AccessError(self.env._("Only Databricks Managers may configure views."))
 
     def action_refresh(self):
         return self._enqueue_refresh()

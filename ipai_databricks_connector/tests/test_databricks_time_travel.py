@@ -2,7 +2,7 @@
 and a refresh that reads the version it recorded even when the table moves on."""
 
 from odoo.addons.queue_job.tests.common import trap_jobs
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import GOLD, LakeCase, drain, sales_table
@@ -33,7 +33,7 @@ class TestDatabricksTimeTravel(LakeCase):
         self.assertIn("As of version 0", self.view.snapshot_label)
         self.assertIn("as of Delta version 0", self.view.message_ids[:1].body)
         # Users refresh; only a manager rolls back.
-        with self.assertRaises(UserError):
+        with self.assertRaises(AccessError):  # a permission, not a user mistake
             latest.with_user(self.user).action_republish()
         with trap_jobs() as trap:
             latest.with_user(self.manager).action_republish()

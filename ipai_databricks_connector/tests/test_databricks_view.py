@@ -268,7 +268,7 @@ class TestDatabricksView(LakeCase):
         with self.assertRaises(AccessError):
             self.env["ipai.databricks.view"].with_user(self.user).create({
                 "name": "x", "code": "x", "workspace_id": self.workspace.id, "source": GOLD})
-        with self.assertRaises(UserError):
+        with self.assertRaises(AccessError):  # a permission, not a user mistake
             view.with_user(self.user).action_create_model()
         with trap_jobs() as trap:
             view.with_user(self.user).action_refresh()

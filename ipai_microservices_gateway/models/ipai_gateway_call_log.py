@@ -16,6 +16,7 @@ OUTCOMES = [
     ("quota_exceeded", "Quota exceeded"),
 ]
 DEFAULT_RETENTION_DAYS = 30
+GC_BATCH = 10_000  # rows deleted per autovacuum step; Odoo's cleaner calls again while some remain
 BUFFER_SECONDS = 2.0  # short-circuited calls are written at most this often per process
 _buffers = {}  # dbname -> [rows, last flush (monotonic)]
 _buffer_lock = threading.Lock()
@@ -190,10 +191,24 @@ class IpaiGatewayCallLog(models.Model):
 
     @api.autovacuum
     def _gc_call_logs(self):
-        """Purge call logs older than ``ipai_microservices_gateway.call_log_days``."""
-        self.env.cr.execute(
-            "DELETE FROM ipai_gateway_call_log "
-            "WHERE create_date < now() at time zone 'UTC' - make_interval(days => %s)",
-            [self._retention_days()],
-        )
-        return self.env.cr.rowcount
+        """Purge call logs older than ``ipai_microservices_gateway.call_log_days``.
+
+        One batch per call, oldest first, returning ``(deleted, remaining)``: Odoo's
+        autovacuum commits and calls again while rows remain, so a backlog of millions
+        never holds one long transaction or lock.
+        """
+        batch = int(self.env.context.get("ipai_gateway_gc_batch") or GC_BATCH)
+        days = self._retention_days()
+        old = SQL("create_date < now() at time zone 'UTC' - make_interval(days => %s)", days)
+        self.env.cr.execute(SQL(
+            """DELETE FROM ipai_gateway_call_log WHERE id IN (
+                   SELECT id FROM ipai_gateway_call_log WHERE %s ORDER BY id LIMIT %s
+                   FOR UPDATE SKIP LOCKED)""", old, batch))
+        deleted = self.env.cr.rowcount
+        # A bounded count: enough to know whether to come back, never a full scan.
+        self.env.cr.execute(SQL(
+            "SELECT count(*) FROM (SELECT 1 FROM ipai_gateway_call_log WHERE %s LIMIT %s) r",
+            old, 100 * batch))
+        remaining = self.env.cr.fetchone()[0]
+        self.invalidate_model()
+        return deleted, remaining

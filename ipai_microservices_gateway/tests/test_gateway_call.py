@@ -293,3 +293,17 @@ class TestGatewayCall(GatewayCase):
         cipher = self.env["ipai.gateway.secret"].sudo().search([("service_id", "=", service.id)])
         self.assertTrue(cipher.ciphertext.startswith("gAAAAA"))
         self.assertNotIn(secret, cipher.ciphertext)
+
+    def test_the_call_log_autovacuum_purges_a_backlog_in_batches(self):
+        service = self.make_service("gc_batches")
+        Log = self.env["ipai.gateway.call.log"].sudo()
+        logs = Log.create([{"service_id": service.id, "outcome": "success"} for _ in range(28)])
+        old, recent = logs[:25], logs[25:]
+        self.env.cr.execute(
+            "UPDATE ipai_gateway_call_log SET create_date = now() at time zone 'UTC' - "
+            "make_interval(days => 31) WHERE id IN %s", [tuple(old.ids)])
+        vacuum = Log.with_context(ipai_gateway_gc_batch=10)._gc_call_logs
+        # what Odoo's cleaner does with (done, remaining): call again while some remain
+        self.assertEqual([vacuum(), vacuum(), vacuum()], [(10, 15), (10, 5), (5, 0)])
+        self.assertFalse(old.exists())
+        self.assertEqual(recent.exists(), recent, "recent calls stay")
