@@ -29,7 +29,8 @@ class ProjectTask(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if {"state", "stage_id"} & set(vals):
+        if {"state", "stage_id"} & set(vals) and \
+                not self.env.context.get("ipai_waf_from_recommendation"):
             self._ipai_waf_sync_recommendations()
         return res
 
@@ -55,4 +56,4 @@ class ProjectTask(models.Model):
                 continue
             state = task._ipai_waf_recommendation_state()
             if rec.state != state:
-                rec.write({"state": state})
+                rec.with_context(ipai_waf_from_task=True).write({"state": state})

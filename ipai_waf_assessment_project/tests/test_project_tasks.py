@@ -132,6 +132,16 @@ class TestProjectTasks(TransactionCase):
         self.assertEqual(self._task(self.r_dr).state, "01_in_progress")
         self.assertEqual(self.r_dr.state, "todo")
 
+    def test_closing_a_recommendation_closes_its_task(self):
+        self._click()
+        self.r_backup.state = "done"
+        self.assertEqual(self._task(self.r_backup).state, "1_done")
+        self.r_docs.state = "dropped"
+        self.assertEqual(self._task(self.r_docs).state, "1_canceled")
+        self.r_backup.state = "doing"  # reopened in the assessment
+        self.assertEqual(self._task(self.r_backup).state, "01_in_progress")
+        self.assertEqual(self.r_backup.state, "doing", "the task does not push it back")
+
     def test_done_and_dropped_recommendations_make_closed_tasks(self):
         self.r_mfa.state = "done"
         self.r_docs.state = "dropped"
