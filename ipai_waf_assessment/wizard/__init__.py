@@ -1,3 +1,4 @@
+from . import ipai_waf_assessment_wizard_mixin  # noqa: I001 - first: the wizards inherit it
 from . import (
     ipai_waf_compare_wizard,
     ipai_waf_compare_wizard_line,

@@ -6,22 +6,15 @@ from odoo import fields, models
 
 class IpaiWafResultsWizard(models.TransientModel):
     _name = "ipai.waf.results.wizard"
+    _inherit = ["ipai.waf.assessment.wizard.mixin"]
     _description = "Apply review results to an assessment"
 
-    assessment_id = fields.Many2one("ipai.waf.assessment", required=True, ondelete="cascade",
-                                    default=lambda self: self._default_assessment())
     fmt = fields.Selection([
         ("azure_results", "Azure automated results (checklist_graph JSON)"),
         ("aws_answers", "AWS answers (questionResponses, list-answers)"),
     ], string="Format", required=True, default="azure_results")
     file = fields.Binary(required=True)
     filename = fields.Char()
-
-    def _default_assessment(self):
-        # opened from the form's Action menu
-        if self.env.context.get("active_model") == "ipai.waf.assessment":
-            return self.env.context.get("active_id")
-        return False
 
     def action_apply(self):
         self.ensure_one()

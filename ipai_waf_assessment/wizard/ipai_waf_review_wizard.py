@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
-from odoo import api, fields, models
+from odoo import fields, models
 
 from ..models.ipai_waf_assessment import DECISIONS
 
@@ -9,9 +9,9 @@ class IpaiWafReviewWizard(models.TransientModel):
     reasons, or request changes saying which."""
 
     _name = "ipai.waf.review.wizard"
+    _inherit = ["ipai.waf.assessment.wizard.mixin"]
     _description = "Well-Architected Review Decision"
 
-    assessment_id = fields.Many2one("ipai.waf.assessment", required=True, ondelete="cascade")
     mode = fields.Selection([("approve", "Approve"), ("changes", "Request changes")],
                             required=True, default="approve")
     decision = fields.Selection(DECISIONS)
@@ -19,14 +19,6 @@ class IpaiWafReviewWizard(models.TransientModel):
                                "requested; recorded in the chatter.")
     stated_decision = fields.Selection(related="assessment_id.stated_decision")
     decision_text = fields.Text(related="assessment_id.decision", string="Stated verdict")
-
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        if "assessment_id" in fields_list and not values.get("assessment_id") and \
-                self.env.context.get("active_model") == "ipai.waf.assessment":
-            values["assessment_id"] = self.env.context.get("active_id")
-        return values
 
     def action_confirm(self):
         self.ensure_one()
