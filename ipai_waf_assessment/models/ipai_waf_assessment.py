@@ -127,13 +127,18 @@ class IpaiWafAssessment(models.Model):
         group = self.env.ref(MANAGER_GROUP, raise_if_not_found=False)
         return [("all_group_ids", "in", group.ids)] if group else []
 
-    @api.constrains("reviewer_id")
+    @api.constrains("reviewer_id", "assessor_id")
     def _check_reviewer(self):
         for rec in self:
             if rec.reviewer_id and not rec.reviewer_id._has_group(MANAGER_GROUP):
                 raise ValidationError(self.env._(
                     "%(user)s cannot review %(assessment)s: a reviewer is an Assessment "
                     "Manager.", user=rec.reviewer_id.name, assessment=rec.display_name))
+            if rec.reviewer_id and rec.reviewer_id == rec.assessor_id:
+                raise ValidationError(self.env._(
+                    "%(user)s assesses %(assessment)s and cannot also review it: choose "
+                    "another Assessment Manager.", user=rec.reviewer_id.name,
+                    assessment=rec.display_name))
 
     @api.depends("grade_bands")
     def _compute_grade_bands_text(self):
@@ -826,10 +831,18 @@ class IpaiWafAssessment(models.Model):
             raise UserError(self.env._("Say why the milestone is unfrozen."))
         self.check_access("write")
         for rec in self.filtered("frozen"):
-            rec._write_trusted({"frozen": False})
-            rec.message_post(body=self.env._(
-                "Unfrozen by %(user)s. Reason: %(reason)s", user=self.env.user.name,
-                reason=reason.strip()))
+            vals = {"frozen": False}
+            withdrawn = rec.review_state in ("in_review", "approved")
+            if withdrawn:
+                # the review was of what is now open to change: it starts again
+                vals.update(review_state="draft", review_decision=False)
+            rec._write_trusted(vals)
+            body = self.env._("Unfrozen by %(user)s. Reason: %(reason)s",
+                              user=self.env.user.name, reason=reason.strip())
+            if withdrawn:
+                body = "%s %s" % (body, self.env._(
+                    "Its review is withdrawn: send it to review again once it is final."))
+            rec.message_post(body=body)
         return True
 
     # ------------------------------------------------------------------ review
@@ -859,6 +872,11 @@ class IpaiWafAssessment(models.Model):
         for rec in self:
             if rec.review_state != "in_review":
                 raise UserError(self.env._("%s is not in review.", rec.display_name))
+            # four eyes: whoever assessed it does not sign it off
+            if rec.assessor_id == self.env.user:
+                raise AccessError(self.env._(
+                    "You assessed %s: another Assessment Manager decides on its review.",
+                    rec.display_name))
 
     def action_approve(self, decision=None, reasons=None):
         """A manager approves the review with a go / no-go decision and its reasons."""

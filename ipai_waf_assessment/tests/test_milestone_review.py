@@ -275,6 +275,44 @@ class TestReviewWorkflow(_Common):
         with self.assertRaises(UserError):
             milestone.with_user(self.manager).write({"name": "renamed"})
 
+    def test_nobody_signs_off_their_own_assessment(self):
+        other = new_test_user(self.env, login="wallaby_manager2", name="Otto Other",
+                              groups=MANAGER)
+        # a manager who assesses cannot name themself reviewer, by any order of writes
+        assessment = self._assessment(name="Self review", user=self.manager)
+        self.assertEqual(assessment.assessor_id, self.manager)
+        mine = assessment.with_user(self.manager)
+        with self.assertRaisesRegex(ValidationError, "cannot also review it"):
+            mine.reviewer_id = self.manager
+        mine.reviewer_id = other
+        with self.assertRaises(ValidationError):
+            mine.assessor_id = other
+        mine.action_send_to_review()
+        # nor decide on it when the named reviewer is away
+        for attempt in (lambda: mine.action_approve(decision="go"),
+                        lambda: mine.action_request_changes(reasons="fine by me")):
+            with self.assertRaisesRegex(AccessError, "another Assessment Manager"):
+                attempt()
+        self.assertEqual(assessment.review_state, "in_review")
+        assessment.with_user(other).action_approve(decision="go")
+        self.assertEqual((assessment.review_state, assessment.reviewed_by_id),
+                         ("approved", other))
+
+    def test_unfreezing_withdraws_the_approval(self):
+        milestone = self._assessment(reviewer_id=self.manager.id)
+        milestone.action_freeze()
+        milestone.with_user(self.user).action_send_to_review()
+        milestone.with_user(self.manager).action_approve(decision="go")
+        milestone.with_user(self.manager).action_unfreeze(reason="pillar score was wrong")
+        self.assertEqual((milestone.frozen, milestone.review_state, milestone.review_decision),
+                         (False, "draft", False))
+        self.assertIn("Its review is withdrawn", self._chatter(milestone))
+        # edited, then reviewed again
+        milestone.finding_ids.filtered(lambda f: f.status == "partial").with_user(
+            self.user).status = "implemented"
+        milestone.with_user(self.user).action_send_to_review()
+        self.assertEqual(milestone.review_state, "in_review")
+
     def test_the_stated_decision_is_imported_beside_the_reviewers(self):
         report = ("# Wallaby go-live review\n\n"
                   "âœ… **Production Ready:** yes, with conditions (MFA first)\n\n"
