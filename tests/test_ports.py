@@ -45,6 +45,7 @@ def test_every_odoo_a_benchmark_or_test_run_serves_with_has_free_http_and_gevent
     (a bench once crashed on 8072 while `./suite run` was up)."""
     files = sorted((REPO / "tests" / "benchmarks").glob("bench_*.py"))
     files += [REPO / "tests" / "conftest.py", REPO / "suite"]
+    files += sorted((REPO / "suitelib").glob("*.py"))
     servers = 0
     for path in files:
         tree = ast.parse(path.read_text(), str(path))
