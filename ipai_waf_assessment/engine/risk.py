@@ -22,7 +22,6 @@ IMPACT_LABELS = {1: "Negligible", 2: "Minor", 3: "Moderate", 4: "Major", 5: "Sev
 
 # (minimum rating, level), highest first
 LEVEL_THRESHOLDS = ((20, "critical"), (10, "high"), (5, "medium"), (1, "low"))
-LEVELS = ("low", "medium", "high", "critical")
 
 
 def _value(value, what):

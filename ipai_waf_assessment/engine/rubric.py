@@ -31,9 +31,6 @@ from types import MappingProxyType
 
 RUBRIC_VERSION = "1.0"
 
-STATUSES = ("implemented", "partial", "planned", "missing", "not_applicable", "unknown")
-SEVERITIES = ("high", "medium", "low")
-
 
 class UnknownRubric(KeyError):
     """No rubric is registered under this version."""

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import jsonschema
 
+from .vocabulary import CLOSED_STATUSES
+
 SCHEMA_PATH = Path(__file__).with_name("scorecard.schema.json")
 
 # Keys left out of the hash: the hash itself.
@@ -152,7 +154,7 @@ def render_gaps_markdown(scorecard):
     out += ["## Gaps", ""]
     gaps = [
         f for f in scorecard.get("findings") or []
-        if f.get("status") not in ("implemented", "not_applicable")
+        if f.get("status") not in CLOSED_STATUSES
     ]
     if not gaps:
         out += ["No open gap: every applicable control is implemented.", ""]

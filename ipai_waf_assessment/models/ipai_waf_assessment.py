@@ -14,6 +14,7 @@ from ..engine import importers
 from ..engine.grading import bands_from_data, bands_to_data, grade_for
 from ..engine.rubric import RUBRIC_VERSION, FindingInput, PillarInput, get_rubric
 from ..engine.scorecard import content_hash, render_gaps_markdown, validate
+from ..engine.vocabulary import CLOSED_STATUSES, SEVERITY_KEYS, STATUSES
 from .ipai_waf_control import split_aliases
 
 _logger = logging.getLogger(__name__)
@@ -21,14 +22,6 @@ _logger = logging.getLogger(__name__)
 JOB_CHANNEL = "root.ipai.assessment"
 IMPORT_MAX_BYTES = 10 * 1024 * 1024  # default cap; system parameter import_max_bytes
 WARNINGS_SHOWN = 200  # warnings written in the chatter; the full list is attached
-STATUSES = [
-    ("implemented", "Implemented"),
-    ("partial", "Partial"),
-    ("planned", "Planned"),
-    ("missing", "Missing"),
-    ("not_applicable", "Not applicable"),
-    ("unknown", "Unknown"),
-]
 MANAGER_GROUP = "ipai_waf_assessment.assessment_group_manager"
 REVIEW_STATES = [
     ("draft", "Not reviewed"),
@@ -577,7 +570,7 @@ class IpaiWafAssessment(models.Model):
                         "reference_url": item["reference_url"] or False,
                         "company_id": self.company_id.id, "source": plan["source"],
                         "answer_choices": item.get("choices") or False}
-                if item["severity"] in ("high", "medium", "low"):
+                if item["severity"] in SEVERITY_KEYS:
                     vals["severity"] = item["severity"]
                 to_create[item["code"]] = vals
         for row in plan["findings"]:
@@ -934,7 +927,7 @@ class IpaiWafAssessment(models.Model):
             raise UserError(self.env._("Assessment %s does not exist.", other_id))
         mine = {f.control_id.code: f for f in self.finding_ids}
         theirs = {f.control_id.code: f for f in other.finding_ids}
-        closed = ("implemented", "not_applicable")
+        closed = CLOSED_STATUSES
         new = sorted(set(mine) - set(theirs))
         gone = set(theirs) - set(mine)
         resolved = sorted(
@@ -998,8 +991,14 @@ class IpaiWafAssessment(models.Model):
         latest = {}
         for rec in self.search([("workload", "!=", False)], order="milestone desc, id desc"):
             latest.setdefault((rec.workload, rec.company_id.id), rec)
+        due = [rec for rec in latest.values() if rec.date <= cutoff]
+        Cron = self.env["ir.cron"]
+        # each milestone is committed on its own: a worker killed halfway keeps the ones
+        # made, and a run out of time is rescheduled at once for the rest
+        Cron._commit_progress(remaining=len(due))
         created = self.browse()
-        for rec in latest.values():
-            if rec.date <= cutoff:
-                created |= rec._create_next_milestone()
+        for rec in due:
+            created |= rec._create_next_milestone()
+            if not Cron._commit_progress(1):
+                break
         return created

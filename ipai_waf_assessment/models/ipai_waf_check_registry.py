@@ -4,6 +4,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import config
 
+from ..engine.vocabulary import STATUS_KEYS
+
 AVAILABILITY_TARGET = 99.0
 QUALITY_TARGET = 98.0
 
@@ -55,8 +57,7 @@ class IpaiWafCheckRegistry(models.AbstractModel):
             return "unknown", self.env._("Server action %s does not exist.", xmlid)
         result = server_action.run() or {}
         status = result.get("status")
-        if status not in ("implemented", "partial", "planned", "missing", "not_applicable",
-                          "unknown"):
+        if status not in STATUS_KEYS:
             return "unknown", self.env._("Server action %s returned no valid status.", xmlid)
         return status, str(result.get("evidence") or "")
 

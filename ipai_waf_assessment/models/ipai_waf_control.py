@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 from odoo import api, fields, models
 
-from .ipai_waf_framework import SEVERITIES
+from ..engine.vocabulary import SEVERITIES
 
 
 class IpaiWafControl(models.Model):

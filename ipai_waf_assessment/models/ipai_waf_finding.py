@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from .ipai_waf_assessment import STATUSES
+from ..engine.vocabulary import STATUSES
 
 _logger = logging.getLogger(__name__)
 

@@ -1,8 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 from odoo import fields, models
 
-SEVERITIES = [("high", "High"), ("medium", "Medium"), ("low", "Low")]
-
 
 class IpaiWafFramework(models.Model):
     _name = "ipai.waf.framework"

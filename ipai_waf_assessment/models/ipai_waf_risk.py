@@ -3,6 +3,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine.risk import rate
+from ..engine.vocabulary import SEVERITIES
 
 
 class IpaiWafRisk(models.Model):
@@ -18,7 +19,7 @@ class IpaiWafRisk(models.Model):
     frozen = fields.Boolean(related="assessment_id.frozen", string="Frozen milestone")
     title = fields.Char(required=True)
     pillar_id = fields.Many2one("ipai.waf.pillar")
-    severity = fields.Selection([("high", "High"), ("medium", "Medium"), ("low", "Low")])
+    severity = fields.Selection(SEVERITIES)
     likelihood = fields.Integer(default=3)
     impact = fields.Integer(default=3)
     residual_likelihood = fields.Integer(default=1)

@@ -578,9 +578,14 @@ class TestAssessment(TransactionCase):
             first.name = "changed"
         with self.assertRaises(UserError):
             first.action_run_checks()
-        with trap_jobs():
-            created = self.Assessment._cron_next_milestones()
-        nxt = created.filtered(lambda a: a.previous_id == first)
+        cron = self.env.ref("ipai_waf_assessment.ir_cron_next_milestone")
+        with trap_jobs(), self.enter_registry_test_mode():
+            cron.method_direct_trigger()
+        # it ran as the scheduler runs it, and said how far it got
+        progress = self.env["ir.cron.progress"].search([("cron_id", "=", cron.id)],
+                                                       order="id desc", limit=1)
+        self.assertEqual((progress.done >= 1, progress.remaining), (True, 0))
+        nxt = self.Assessment.search([("previous_id", "=", first.id)])
         self.assertEqual(nxt.milestone, 2)
         carried = nxt.finding_ids.filtered(lambda f: f.control_id == self.c_backup)
         self.assertTrue(carried.carried_over)
@@ -596,9 +601,9 @@ class TestAssessment(TransactionCase):
                       diff["changed"])
         self.assertGreater(diff["score_delta"]["qres"], 0)
         # a recent milestone does not trigger a new one
-        with trap_jobs():
-            again = self.Assessment._cron_next_milestones()
-        self.assertFalse(again.filtered(lambda a: a.workload == "quokka"))
+        with trap_jobs(), self.enter_registry_test_mode():
+            cron.method_direct_trigger()
+        self.assertEqual(self.Assessment.search_count([("workload", "=", "quokka")]), 2)
 
     def test_a_new_assessment_of_a_known_workload_is_its_next_milestone(self):
         first = self.Assessment.create({"name": "Wombat", "workload": "wombat"})

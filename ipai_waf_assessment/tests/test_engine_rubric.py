@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from odoo.addons.ipai_waf_assessment.engine import grading, risk, rubric
+from odoo.addons.ipai_waf_assessment.engine import grading, risk, rubric, vocabulary
 from odoo.addons.ipai_waf_assessment.engine.grading import DEFAULT_GRADE_BANDS, GradeBand
 from odoo.addons.ipai_waf_assessment.engine.rubric import FindingInput as F
 from odoo.addons.ipai_waf_assessment.engine.rubric import PillarInput as P
@@ -197,13 +197,13 @@ class TestRiskMatrix(BaseCase):
     def test_matrix_is_symmetric_and_levels_grow_with_the_rating(self):
         cells = risk.matrix()
         assert len(cells) == 25
-        order = {level: i for i, level in enumerate(risk.LEVELS)}
+        order = {level: i for i, level in enumerate(vocabulary.RISK_LEVELS)}
         for (lk, im), (rating, level) in cells.items():
             assert cells[(im, lk)] == (rating, level)
             if lk < 5:
                 assert order[cells[(lk + 1, im)][1]] >= order[level]
         counts = {level: sum(1 for _r, lv in cells.values() if lv == level)
-                  for level in risk.LEVELS}
+                  for level in vocabulary.RISK_LEVELS}
         assert counts == {"low": 8, "medium": 7, "high": 7, "critical": 3}
 
     def test_rate_refuses_values_off_the_matrix(self):

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 from odoo import fields, models
 
-from ..models.ipai_waf_assessment import STATUSES
+from ..engine.vocabulary import STATUSES
 
 
 class IpaiWafCompareWizardLine(models.TransientModel):

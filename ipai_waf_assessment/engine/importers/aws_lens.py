@@ -23,6 +23,7 @@ Otherwise the status is ``unknown`` (AWS "UNANSWERED"). Every malformed value is
 warning, never a crash.
 """
 
+from ..vocabulary import SEVERITY_KEYS
 from .common import (
     ParsedControl,
     ParsedFinding,
@@ -282,7 +283,7 @@ def _aws_control(question, pillar_name, where, warn):
                   if isinstance(r, dict)]
         stated = [sev for sev in stated if sev]
         if stated:
-            severity = min(stated, key=("high", "medium", "low").index)
+            severity = min(stated, key=SEVERITY_KEYS.index)
             warn(f"{where} ({qid}): no 'default' risk rule; severity {severity}, the "
                  "highest its rules state")
         else:
