@@ -11,6 +11,11 @@
     "depends": ["ipai_waf_assessment", "ipai_microservices_gateway"],
     "external_dependencies": {"python": []},
     "data": [],
+    "assets": {
+        "web.assets_tests": [
+            "ipai_waf_assessment_gateway/static/tests/tours/*.js",
+        ],
+    },
     "auto_install": True,
     "installable": True,
 }

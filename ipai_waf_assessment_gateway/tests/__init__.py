@@ -1,1 +1,4 @@
-from . import test_gateway_checks
+from . import (
+    test_dashboard_tour,
+    test_gateway_checks,
+)
