@@ -9,7 +9,9 @@ from lxml import etree
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = ["ipai_microservices_gateway", "ipai_waf_assessment", "ipai_databricks_connector"]
-BRIDGES = ["ipai_waf_assessment_project"]  # glue between modules: no groups or menus of their own
+# glue between modules, installed with both ends: no groups or menus of their own
+BRIDGES = ["ipai_waf_assessment_project", "ipai_waf_assessment_gateway",
+           "ipai_waf_assessment_databricks"]
 ALL = [*SUITE, *BRIDGES, "ipai_well_architected"]
 
 

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
-"""What the first screen of the app needs: the latest milestone of each workload, and the
-demo assessment "This Odoo" that ``./suite run`` and ``./suite demo`` create.
+"""What the first screen of the app needs: the latest milestone of each workload, the
+figure panels other modules add to the dashboard, and the demo assessment "This Odoo"
+that ``./suite run`` and ``./suite demo`` create.
 
 Kept beside the assessment model (same model, ``_inherit``) so the dashboard and the
 first run read as one piece.
@@ -42,6 +43,31 @@ class IpaiWafAssessment(models.Model):
     def _compute_is_latest(self):
         for rec in self:
             rec.is_latest = not rec.next_milestone_ids
+
+    # ------------------------------------------------------------------ dashboard
+    @api.model
+    def get_dashboard_data(self):
+        """What the dashboard shows beside its views (the client action's params.panels).
+
+        ``panels``: figure panels, each ``{"key", "title", "sequence", "rows",
+        "action"}``; a row is ``{"label", "value", "state"}`` with ``state`` one of
+        ``success``, ``warning``, ``danger`` or False (no colour); ``action`` is an
+        action xmlid that the panel's title opens, or False. Modules add panels by
+        extending ``_dashboard_panels()`` (the bridges add the gateway's breakers and the
+        Databricks views' freshness)."""
+        self.check_access("read")
+        panels = sorted(self._dashboard_panels(), key=lambda p: (p.get("sequence", 10),
+                                                                  p["key"]))
+        return {"panels": panels}
+
+    @api.model
+    def _dashboard_panels(self):
+        return []
+
+    @api.model
+    def _dashboard_action(self, xmlid, model):
+        """The xmlid for a panel's title when the user may open that model, else False."""
+        return xmlid if self.env[model].has_access("read") else False
 
     # ------------------------------------------------------------------ first run
     @api.model

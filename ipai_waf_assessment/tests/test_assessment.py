@@ -552,20 +552,60 @@ class TestAssessment(TransactionCase):
             self.assertIn("auth_totp", evidence)
         else:
             self.assertIn(status, ("implemented", "partial", "missing"))
-        if "ipai.databricks.view" not in self.env:
-            self.assertEqual(registry._run("databricks_quality")[0], "not_applicable")
-        if "ipai.gateway.service" not in self.env:
-            self.assertEqual(registry._run("gateway_health")[0], "not_applicable")
-        else:
-            self.env["ipai.gateway.service"].search([]).active = False
-            self.env["ipai.gateway.service"].create({
-                "name": "Quokka svc", "code": "quokka_svc", "base_url": "http://127.0.0.1:9",
-            })
-            self.assertEqual(registry._run("gateway_credentials")[0], "implemented")
-            status, evidence = registry._run("gateway_health")
-            self.assertEqual(status, "missing")
-            self.assertIn("Quokka svc", evidence)
         self.assertEqual(registry._run("no_such_check")[0], "unknown")
+
+    def test_a_check_of_a_bridge_not_installed_names_the_module_to_install(self):
+        """The gateway and Databricks checks live in bridge modules: without the bridge,
+        their controls are not applicable and say which module to install (never
+        "unknown"); with it, the bridge's check answers."""
+        registry = self.env["ipai.waf.check.registry"]
+        bridges = {
+            "gateway_credentials": ("ipai_waf_assessment_gateway", "ipai_microservices_gateway"),
+            "gateway_health": ("ipai_waf_assessment_gateway", "ipai_microservices_gateway"),
+            "databricks_freshness": ("ipai_waf_assessment_databricks",
+                                     "ipai_databricks_connector"),
+            "databricks_quality": ("ipai_waf_assessment_databricks",
+                                   "ipai_databricks_connector"),
+        }
+        Module = self.env["ir.module.module"]
+        for key, (bridge, other) in bridges.items():
+            missing = ("not_applicable", (
+                f"The check {key} comes with the module {bridge}, which is not installed: "
+                f"it installs itself with {other}."))
+            self.assertEqual(registry._bridge_not_installed(key), missing)
+            installed = Module.search_count([("name", "=", bridge), ("state", "=", "installed")])
+            # Odoo's runner tests this module alone (the first branch); the whole suite's
+            # database has the bridges (the second).
+            if not installed:
+                self.assertNotIn(key, registry._checks())
+                self.assertEqual(registry._run(key), missing)
+            else:
+                self.assertIn(key, registry._checks())
+                self.assertNotEqual(registry._run(key), missing)
+        # every check key of the shipped catalog is answered, here or by a bridge
+        keys = set(self.env["ipai.waf.control"].search([("check_key", "!=", False)])
+                   .mapped("check_key"))
+        self.assertLessEqual(keys, set(registry._checks()) | set(bridges))
+        for key in keys:
+            self.assertNotEqual(registry._run(key)[0], "unknown", key)
+
+    def test_a_bridge_check_not_installed_makes_a_not_applicable_finding(self):
+        self.env["ipai.waf.control"].create({
+            "code": "Q-GW-HEALTH", "name": "Quokka gateway health", "pillar_id": self.p_res.id,
+            "check_key": "gateway_health",
+        })
+        assessment = self._new()
+        with trap_jobs() as trap:
+            assessment.action_run_checks()
+            trap.perform_enqueued_jobs()
+        finding = assessment.finding_ids.filtered(lambda f: f.control_id.code == "Q-GW-HEALTH")
+        self.assertEqual(finding.source, "automated")
+        if "gateway_health" in self.env["ipai.waf.check.registry"]._checks():
+            self.assertNotIn("ipai_waf_assessment_gateway", finding.evidence)
+        else:
+            self.assertEqual((finding.status, finding.na_reason), ("not_applicable",
+                                                                   "out_of_scope"))
+            self.assertIn("ipai_waf_assessment_gateway", finding.evidence)
 
     # --------------------------------------------------------------- milestones
     def test_freeze_compare_and_next_milestone(self):

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 from odoo.addons.queue_job.job import Job
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -98,6 +99,29 @@ class TestFirstRun(TransactionCase):
             views = self.env[panel.res_model].with_user(user).get_views(
                 [(panel.view_id.id, view_type)])
             self.assertIn(view_type, views["views"])
+
+    def test_the_dashboard_data_is_a_list_of_figure_panels_for_assessors(self):
+        """Modules add figure panels by extending _dashboard_panels(); this module adds
+        none (the gateway and Databricks bridges add theirs)."""
+        user = new_test_user(self.env, login="numbat_assessor",
+                             groups="ipai_waf_assessment.assessment_group_user")
+        data = self.Assessment.with_user(user).get_dashboard_data()
+        self.assertEqual(list(data), ["panels"])
+        bridges = {"gateway_breakers": "ipai_waf_assessment_gateway",
+                   "databricks_freshness": "ipai_waf_assessment_databricks"}
+        installed = set(self.env["ir.module.module"].search([
+            ("name", "in", list(bridges.values())), ("state", "=", "installed")]).mapped("name"))
+        keys = [p["key"] for p in data["panels"]]
+        self.assertEqual(set(keys), {k for k, m in bridges.items() if m in installed})
+        self.assertEqual(len(keys), len(set(keys)))
+        for panel in data["panels"]:
+            self.assertTrue(panel["title"] and panel["rows"], panel)
+            for row in panel["rows"]:
+                self.assertEqual(set(row), {"label", "value", "state"})
+                self.assertIn(row["state"], ("success", "warning", "danger", False))
+        outsider = new_test_user(self.env, login="numbat_outsider", groups="base.group_user")
+        with self.assertRaises(AccessError):
+            self.Assessment.with_user(outsider).get_dashboard_data()
 
     def _groups(self, key, groupby, aggregates=("__count",), extra=()):
         action = self.env.ref(DASHBOARD_PANELS[key])

@@ -5,6 +5,10 @@
  * window action named in the client action's params.panels. Each panel is an ordinary
  * action a user can also open full screen (its title), the way Odoo's "board" module
  * shows saved views, without that module's dependency on spreadsheets.
+ *
+ * Below them, figure panels (title + rows of label / value / state) from
+ * ipai.waf.assessment.get_dashboard_data(): modules add theirs in Python by extending
+ * _dashboard_panels() (the gateway bridge: breakers; the Databricks bridge: freshness).
  */
 import { Component, onWillStart } from "@odoo/owl";
 import { makeContext } from "@web/core/context";
@@ -22,13 +26,17 @@ export class WafDashboard extends Component {
 
     setup() {
         this.actionService = useService("action");
+        this.orm = useService("orm");
         this.panels = [];
+        this.figures = [];
         onWillStart(async () => {
             const refs = this.props.action.params?.panels || [];
-            const actions = await Promise.all(
-                refs.map((ref) => rpc("/web/action/load", { action_id: ref }))
-            );
+            const [data, ...actions] = await Promise.all([
+                this.orm.call("ipai.waf.assessment", "get_dashboard_data", []),
+                ...refs.map((ref) => rpc("/web/action/load", { action_id: ref })),
+            ]);
             this.panels = actions.filter(Boolean).map((action) => this.panel(action));
+            this.figures = data.panels || [];
         });
     }
 
@@ -67,6 +75,12 @@ export class WafDashboard extends Component {
 
     open(panel) {
         this.actionService.doAction(panel.id);
+    }
+
+    openFigures(figure) {
+        if (figure.action) {
+            this.actionService.doAction(figure.action);
+        }
     }
 }
 

@@ -1,0 +1,4 @@
+from . import (
+    ipai_waf_assessment,
+    ipai_waf_check_registry,
+)

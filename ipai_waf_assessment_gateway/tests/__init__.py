@@ -1,0 +1,4 @@
+from . import (
+    test_dashboard_tour,
+    test_gateway_checks,
+)
