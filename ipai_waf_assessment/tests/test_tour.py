@@ -61,6 +61,15 @@ class TestReviewTour(HttpCase):
                         timeout=180)
         self.assertEqual((assessment.review_state, assessment.reviewer_id.name),
                          ("in_review", "Marge Reviewer"))
+        # the comment and the file are on the finding the assessor opened
+        finding = assessment.finding_ids.filtered(lambda f: f.message_attachment_count)
+        self.assertEqual(len(finding), 1)
+        note = finding.message_ids.filtered(lambda m: "Restore drill passed" in (m.body or ""))
+        self.assertEqual(note.author_id.name, "Ada Assessor")
+        files = self.env["ir.attachment"].search([("res_model", "=", "ipai.waf.finding"),
+                                                  ("res_id", "=", finding.id)])
+        self.assertEqual(files.mapped("name"), ["restore-drill.log"])
+        self.assertEqual(files.raw, b"RTO 14 min\n")
         self.start_tour("/odoo", "ipai_waf_review_manager_tour", login="waf_reviewer",
                         timeout=180)
         self.assertEqual((assessment.review_state, assessment.review_decision),

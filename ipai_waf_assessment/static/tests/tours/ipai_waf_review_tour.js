@@ -35,8 +35,29 @@ registry.category("web_tour.tours").add("ipai_waf_review_assessor_tour", {
             run: "click",
         },
         // the finding's own page: its chatter takes the review's comments and files
-        { trigger: ".o_form_view .o-mail-Chatter .o-mail-Chatter-logNote" },
-        { trigger: ".o_form_view .o_field_widget[name=message_attachment_count]" },
+        {
+            trigger: ".o_form_view .o-mail-Chatter-topbar button.o-mail-Chatter-logNote",
+            run: "click",
+        },
+        {
+            trigger: ".o-mail-Chatter .o-mail-Composer-input",
+            run: "edit Restore drill passed: 14 min RTO (log attached, times in CET)",
+        },
+        { trigger: ".o-mail-Chatter .o-mail-Composer-send:enabled", run: "click" },
+        { trigger: ".o-mail-Message:contains(Restore drill passed: 14 min RTO)" },
+        // a file as evidence, as the chatter's paperclip uploads it
+        {
+            trigger: ".o_form_view .o-mail-Chatter-topbar button.o-mail-Chatter-attachFiles",
+            run() {
+                const input = document.querySelector(".o-mail-Chatter input[type=file]");
+                const files = new DataTransfer();
+                files.items.add(new File(["RTO 14 min\n"], "restore-drill.log",
+                                         { type: "text/plain" }));
+                input.files = files.files;
+                input.dispatchEvent(new Event("change", { bubbles: true }));
+            },
+        },
+        { trigger: ".o-mail-Chatter .o-mail-AttachmentCard:contains(restore-drill.log)" },
         { trigger: ".o_breadcrumb .breadcrumb-item a:contains(This Odoo)", run: "click" },
         { trigger: ".o_field_widget[name=reviewer_id] input", run: "edit Marge" },
         { trigger: ".o-autocomplete--dropdown-item:contains(Marge Reviewer)", run: "click" },
