@@ -1,16 +1,17 @@
-"""The suite on a real Odoo server: menus, the job runner, JSON-RPC."""
+"""The suite on a real Odoo server: menus, the job runner, /json/2."""
 
 import requests
 
 
 def test_server_answers_with_the_well_architected_app(odoo_server):
-    menus = odoo_server.jsonrpc(
-        "ir.ui.menu", "search_read", [("parent_id", "=", False)], fields=["name", "child_id"]
+    menus = odoo_server.json2(
+        "ir.ui.menu", "search_read", domain=[("parent_id", "=", False)],
+        fields=["name", "child_id"],
     )
     app = [m for m in menus if m["name"] == "Well-Architected"]
     assert len(app) == 1, f"one Well-Architected app expected, got {menus}"
-    children = odoo_server.jsonrpc(
-        "ir.ui.menu", "search_read", [("parent_id", "=", app[0]["id"])], fields=["name"]
+    children = odoo_server.json2(
+        "ir.ui.menu", "search_read", domain=[("parent_id", "=", app[0]["id"])], fields=["name"]
     )
     names = {c["name"] for c in children}
     assert {"Gateway", "Assessments", "Databricks"} <= names
