@@ -1,6 +1,7 @@
 from . import (
     test_gateway_alerts,
     test_gateway_async,
+    test_gateway_auth,
     test_gateway_breaker,
     test_gateway_call,
     test_gateway_files,
