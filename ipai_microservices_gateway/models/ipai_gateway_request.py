@@ -242,7 +242,8 @@ class IpaiGatewayRequest(models.AbstractModel):
             if config.kind in LLM_KINDS:
                 log.update(self._llm_usage(config, result))
             self.env["ipai.gateway.call.log"]._enqueue(
-                dict(log, outcome="success", at=fields.Datetime.now())
+                dict(log, outcome="success", at=fields.Datetime.now()),
+                in_transaction=config.kind in LLM_KINDS,
             )
             return result
         # 4xx client errors (but 429) are the caller's: they do not count against the service.

@@ -7,6 +7,7 @@ from . import (
     test_gateway_files,
     test_gateway_health,
     test_gateway_llm,
+    test_gateway_log_writer,
     test_gateway_metrics,
     test_gateway_queue_data,
     test_gateway_ratelimit,

@@ -3,7 +3,8 @@
 Run with ``./suite bench gateway``. It creates a throwaway database with the
 gateway installed, starts the misbehaving test server in its own process, then
 calls the same endpoint 2,000 times through ``env['ipai.gateway'].call`` (call
-log on, its commit-time INSERT counted in the calls' time) and 2,000 times
+log on: its rows are written by the gateway's writer thread in this same process,
+and any commit time is counted in the calls' time) and 2,000 times
 through a bare ``requests.Session``, interleaved, and prints the median per-call
 latency of each and their ratio (target <= 1.2x); then the one-call-per-
 transaction ratio (target <= 1.5x), with the same figure for OCA ``webservice``
@@ -117,13 +118,11 @@ def run(db, common, port):
             session.get(f"{url}/ping", timeout=(2, 5))
             bare_times.append(time.perf_counter() - start)
             if i % 200 == 199:
-                # The call-log rows are written at commit: that time belongs to the calls.
+                # Any commit-time work (log rows) belongs to the calls.
                 start = time.perf_counter()
                 cr.commit()
                 per_call = (time.perf_counter() - start) / 200
                 gateway_times[-200:] = [t + per_call for t in gateway_times[-200:]]
-        cr.execute("SELECT count(*) FROM ipai_gateway_call_log")
-        logged = cr.fetchone()[0]
         if PROFILE:
             profile_transactions(gateway, cr)
         # One call per transaction (a button, an RPC): call, then commit; OCA
@@ -168,10 +167,12 @@ def run(db, common, port):
                 assert type(exc).__name__ == "GatewayCircuitOpen", exc
             open_times.append(time.perf_counter() - start)
         cr.commit()
+    successes = 50 + CALLS + TXN_CALLS + (2000 + TXN_CALLS if PROFILE else 0)
+    logged = wait_for_logs(registry, successes)
     g, b = statistics.median(gateway_times), statistics.median(bare_times)
     print(f"calls: {CALLS} gateway + {CALLS} bare requests.Session, interleaved; "
-          f"call log rows written: {logged}")
-    print(f"median gateway call (commit-time log write included): {g * 1000:.3f} ms (p95 "
+          f"success rows in the call log: {logged} of {successes} successful calls")
+    print(f"median gateway call (log write included): {g * 1000:.3f} ms (p95 "
           f"{statistics.quantiles(gateway_times, n=20)[-1] * 1000:.3f} ms)")
     print(f"median bare Session: {b * 1000:.3f} ms (p95 "
           f"{statistics.quantiles(bare_times, n=20)[-1] * 1000:.3f} ms)")
@@ -189,6 +190,18 @@ def run(db, common, port):
         print("OCA webservice: not installed (pip install odoo-addon-webservice), not measured")
     print(f"median short-circuited call (breaker open): "
           f"{statistics.median(open_times) * 1000:.3f} ms (target < 0.3 ms)")
+
+
+def wait_for_logs(registry, expected, seconds=10.0):
+    """The number of success rows once ``expected`` are written (or ``seconds`` passed)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM ipai_gateway_call_log WHERE outcome = 'success'")
+            logged = cr.fetchone()[0]
+        if logged >= expected or time.monotonic() > deadline:
+            return logged
+        time.sleep(0.1)
 
 
 def profile(gateway, cr, calls=2000):
