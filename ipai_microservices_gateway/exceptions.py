@@ -22,6 +22,10 @@ class GatewaySecretMissing(GatewayError):
     """The service needs a secret that is not set, or no vault key is configured."""
 
 
+class GatewayAuthUnsupported(GatewayError):
+    """No installed module implements the service's auth type: nothing was sent."""
+
+
 class GatewayHostRefused(GatewayError):
     """The target host is not in the service's allowed hosts; nothing was sent."""
 

@@ -1,3 +1,11 @@
+# ruff: noqa: I001 - the mixins of ipai.gateway come first: a model's parents are
+# defined before it (Odoo builds a module's models in the order they are defined).
+from . import (
+    ipai_gateway_auth,
+    ipai_gateway_health,
+    ipai_gateway_message,
+    ipai_gateway_request,
+)
 from . import (
     ipai_gateway,
     ipai_gateway_breaker,

@@ -1,8 +1,14 @@
+import atexit
+import logging
+import os
 import threading
 import time
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models, modules
+from odoo.modules.registry import Registry
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 OUTCOMES = [
     ("success", "Success"),
@@ -20,14 +26,66 @@ GC_BATCH = 10_000  # rows deleted per autovacuum step; Odoo's cleaner calls agai
 BUFFER_SECONDS = 2.0  # short-circuited calls are written at most this often per process
 _buffers = {}  # dbname -> [rows, last flush (monotonic)]
 _buffer_lock = threading.Lock()
+WRITE_SECONDS = 0.5  # a success is in the call log about this long after its call
+LOG_ONLY = SQL("SET LOCAL synchronous_commit = off;")  # see _write_at_commit
+
+
+class _SuccessWriter:
+    """The successes of this process's calls, every database's, written off the
+    callers' path: one daemon thread inserts each interval's rows in one
+    transaction of its own, so a caller's commit never waits for its log row."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._rows = {}  # dbname -> [row values]
+        self._thread = None
+
+    def put(self, dbname, row):
+        with self._cond:
+            self._rows.setdefault(dbname, []).append(row)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="ipai-gateway-call-log")
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._rows:
+                    self._cond.wait()
+            time.sleep(WRITE_SECONDS)  # the interval's rows go in one INSERT
+            self.write_all()
+
+    def write_all(self):
+        with self._cond:
+            batches, self._rows = self._rows, {}
+        for dbname, rows in batches.items():
+            try:
+                with Registry(dbname).cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    env["ipai.gateway.call.log"]._insert_rows(cr, rows, LOG_ONLY)
+            except Exception:  # the writer outlives a failed batch
+                _logger.exception("gateway call log: %s success row(s) of database %s "
+                                  "were not written", len(rows), dbname)
+
+    def forget(self):
+        """In a forked child: the parent's rows and thread are not this process's."""
+        self._cond, self._rows, self._thread = threading.Condition(), {}, None
+
+
+_writer = _SuccessWriter()
+atexit.register(_writer.write_all)  # a stopping worker writes what it still holds
+os.register_at_fork(after_in_child=_writer.forget)
 
 
 class IpaiGatewayCallLog(models.Model):
     """One row per logical call (retries included). Paths are redacted and no
     header or body is kept. Rows are written with SQL by ``ipai.gateway``: a
-    success in the caller's transaction (one batch at commit), a short-circuit in
-    per-process batches, any other failure at once in its own committed
-    transaction; so a failure stays logged when the caller rolls back."""
+    success by this process's writer thread within about ``WRITE_SECONDS`` (of an
+    LLM or agent service: with the caller's transaction), a short-circuit in
+    per-process batches, any other failure at once in its own
+    committed transaction; so every call stays logged when its caller rolls back."""
 
     _name = "ipai.gateway.call.log"
     _description = "Gateway call log"
@@ -72,9 +130,22 @@ class IpaiGatewayCallLog(models.Model):
         )
 
     @api.model
-    def _enqueue(self, values):
-        """Log a success with the caller's transaction, batched: the rows are
-        written by one INSERT before commit (or before any search on logs)."""
+    def _enqueue(self, values, in_transaction=False):
+        """Log a success. The row goes to this process's writer thread: the caller's
+        commit does not wait for it, and a rollback of the caller keeps it (the
+        service was called). A process killed outright loses its last
+        ``WRITE_SECONDS`` of success rows.
+
+        ``in_transaction`` (LLM and agent calls: quotas must count this
+        transaction's usage), and under tests, where no thread may share the test's
+        cursor: the rows are written with the caller's transaction, by one INSERT
+        before its commit (or before any search on logs)."""
+        if in_transaction or modules.module.current_test:
+            self._enqueue_in_transaction(values)
+        else:
+            _writer.put(self.env.cr.dbname, values)
+
+    def _enqueue_in_transaction(self, values):
         cr = self.env.cr
         pending = cr.precommit.data.setdefault(self._PENDING, [])
         if not pending:

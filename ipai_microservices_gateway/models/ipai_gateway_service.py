@@ -12,7 +12,8 @@ from .ipai_gateway_secret import SECRET_NAMES
 
 MANAGER = "ipai_microservices_gateway.gateway_group_manager"
 SECRET_FIELDS = [name for name, _label in SECRET_NAMES]
-# Which secrets each auth type needs.
+# Which secrets each auth type needs; a type not listed needs none. Each type's
+# headers are made by its method in ipai.gateway.auth.
 AUTH_SECRETS = {
     "none": (),
     "bearer": ("token",),
@@ -270,7 +271,7 @@ class IpaiGatewayService(models.Model):
     def _compute_secret_status(self):
         names = self._secret_names_set()
         for service in self:
-            needed = AUTH_SECRETS[service.auth_type or "none"]
+            needed = AUTH_SECRETS.get(service.auth_type or "none", ())
             present = names.get(service.id, set())
             service.has_secret = all(n in present for n in needed)
             if not needed:
@@ -587,7 +588,7 @@ class IpaiGatewayService(models.Model):
         Secret = self.env["ipai.gateway.secret"].sudo()  # sudo: existence and format only
         posture = []
         for service in self.sudo().search([("active", "=", True)]):
-            needed = AUTH_SECRETS[service.auth_type]
+            needed = AUTH_SECRETS.get(service.auth_type, ())
             secrets = Secret.search([("service_id", "=", service.id)])
             posture.append({
                 "code": service.code,

@@ -1,11 +1,13 @@
 from . import (
     test_gateway_alerts,
     test_gateway_async,
+    test_gateway_auth,
     test_gateway_breaker,
     test_gateway_call,
     test_gateway_files,
     test_gateway_health,
     test_gateway_llm,
+    test_gateway_log_writer,
     test_gateway_metrics,
     test_gateway_queue_data,
     test_gateway_ratelimit,

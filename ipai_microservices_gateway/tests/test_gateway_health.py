@@ -5,7 +5,7 @@ import os
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..models import ipai_gateway as gateway_model
+from ..models import ipai_gateway_health as gateway_model
 
 
 @tagged("post_install", "-at_install")
