@@ -4,8 +4,7 @@ import os
 import threading
 import time
 
-from odoo import SUPERUSER_ID, api, fields, models, modules
-from odoo.modules.registry import Registry
+from odoo import api, fields, models, modules, sql_db
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
@@ -28,6 +27,40 @@ _buffers = {}  # dbname -> [rows, last flush (monotonic)]
 _buffer_lock = threading.Lock()
 WRITE_SECONDS = 0.5  # a success is in the call log about this long after its call
 LOG_ONLY = SQL("SET LOCAL synchronous_commit = off;")  # see _write_at_commit
+
+
+COLUMNS = ("service_id", "method", "path", "host", "status", "outcome", "attempts",
+           "duration_ms", "correlation_id", "user_id", "job_uuid", "error", "at",
+           "usage_company_id", "llm_model", "prompt_tokens", "completion_tokens",
+           "total_tokens", "cost")
+
+
+def _insert_rows(cr, rows, prefix=None):
+    """One INSERT of call-log rows (dicts keyed by ``COLUMNS``), their company read from
+    their service."""
+    template = ("(%s::int, %s, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, "
+                "%s, %s::int, %s, %s::int, %s::int, %s::int, %s::float)")
+    values = SQL(", ").join(SQL(template, *[row.get(c) for c in COLUMNS]) for row in rows)
+    cr.execute(SQL("%s %s", prefix or SQL(""), SQL(
+        """
+        INSERT INTO ipai_gateway_call_log
+            (service_id, company_id, method, path, host, status, outcome, attempts,
+             duration_ms, correlation_id, user_id, job_uuid, error,
+             usage_company_id, llm_model, prompt_tokens, completion_tokens, total_tokens,
+             cost, create_uid, create_date, write_uid, write_date)
+        SELECT v.service_id, s.company_id, v.method, v.path, v.host, v.status, v.outcome,
+               v.attempts, v.duration_ms, v.correlation_id, v.user_id, v.job_uuid, v.error,
+               v.usage_company_id, v.llm_model, v.prompt_tokens, v.completion_tokens,
+               v.total_tokens, v.cost,
+               v.user_id, v.at::timestamp, v.user_id, v.at::timestamp
+          FROM (VALUES %s) AS v(service_id, method, path, host, status, outcome, attempts,
+                                duration_ms, correlation_id, user_id, job_uuid, error, at,
+                                usage_company_id, llm_model, prompt_tokens,
+                                completion_tokens, total_tokens, cost)
+          JOIN ipai_gateway_service s ON s.id = v.service_id
+        """,
+        values,
+    )))
 
 
 class _SuccessWriter:
@@ -57,14 +90,19 @@ class _SuccessWriter:
             time.sleep(WRITE_SECONDS)  # the interval's rows go in one INSERT
             self.write_all()
 
-    def write_all(self):
+    def write_all(self, dbname=None):
+        """Write the rows held (of ``dbname`` only, when given) now."""
         with self._cond:
-            batches, self._rows = self._rows, {}
+            if dbname is None:
+                batches, self._rows = self._rows, {}
+            else:
+                batches = {dbname: self._rows.pop(dbname)} if dbname in self._rows else {}
         for dbname, rows in batches.items():
             try:
-                with Registry(dbname).cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    env["ipai.gateway.call.log"]._insert_rows(cr, rows, LOG_ONLY)
+                # a plain connection, not Registry(dbname): that would wait for the
+                # registry lock, which a loading or upgrading registry holds for minutes
+                with sql_db.db_connect(dbname).cursor() as cr:
+                    _insert_rows(cr, rows, LOG_ONLY)
             except Exception:  # the writer outlives a failed batch
                 _logger.exception("gateway call log: %s success row(s) of database %s "
                                   "were not written", len(rows), dbname)
@@ -116,10 +154,7 @@ class IpaiGatewayCallLog(models.Model):
     cost = fields.Float(readonly=True, digits=(16, 6),
                         help="From the service's model prices, in the company's currency.")
 
-    _COLUMNS = ("service_id", "method", "path", "host", "status", "outcome", "attempts",
-                "duration_ms", "correlation_id", "user_id", "job_uuid", "error", "at",
-                "usage_company_id", "llm_model", "prompt_tokens", "completion_tokens",
-                "total_tokens", "cost")
+    _COLUMNS = COLUMNS
     _PENDING = "ipai_gateway_call_log"
 
     def init(self):
@@ -200,33 +235,13 @@ class IpaiGatewayCallLog(models.Model):
 
     @api.model
     def _insert_rows(self, cr, rows, prefix=None):
-        template = ("(%s::int, %s, %s, %s, %s::int, %s, %s::int, %s::float, %s, %s::int, %s, %s, "
-                    "%s, %s::int, %s, %s::int, %s::int, %s::int, %s::float)")
-        values = SQL(", ").join(SQL(template, *[row.get(c) for c in self._COLUMNS]) for row in rows)
-        cr.execute(SQL("%s %s", prefix or SQL(""), SQL(
-            """
-            INSERT INTO ipai_gateway_call_log
-                (service_id, company_id, method, path, host, status, outcome, attempts,
-                 duration_ms, correlation_id, user_id, job_uuid, error,
-                 usage_company_id, llm_model, prompt_tokens, completion_tokens, total_tokens,
-                 cost, create_uid, create_date, write_uid, write_date)
-            SELECT v.service_id, s.company_id, v.method, v.path, v.host, v.status, v.outcome,
-                   v.attempts, v.duration_ms, v.correlation_id, v.user_id, v.job_uuid, v.error,
-                   v.usage_company_id, v.llm_model, v.prompt_tokens, v.completion_tokens,
-                   v.total_tokens, v.cost,
-                   v.user_id, v.at::timestamp, v.user_id, v.at::timestamp
-              FROM (VALUES %s) AS v(service_id, method, path, host, status, outcome, attempts,
-                                    duration_ms, correlation_id, user_id, job_uuid, error, at,
-                                    usage_company_id, llm_model, prompt_tokens,
-                                    completion_tokens, total_tokens, cost)
-              JOIN ipai_gateway_service s ON s.id = v.service_id
-            """,
-            values,
-        )))
+        _insert_rows(cr, rows, prefix)
 
     def flush_model(self, fnames=None):
         self._flush_pending()
         self._flush_buffer()
+        # this process reads its own successes: the writer's rows go in first
+        _writer.write_all(self.env.cr.dbname)
         return super().flush_model(fnames)
 
     @api.model

@@ -35,6 +35,11 @@ registry.category("web_tour.tours").add("ipai_waf_review_assessor_tour", {
             run: "click",
         },
         // the finding's own page: its chatter takes the review's comments and files
+        // the thread is loaded (a click before that can be lost in the chatter's reload)
+        {
+            trigger: ".o-mail-Chatter .o-mail-Thread:has(.o-mail-Message), " +
+                ".o-mail-Chatter .o-mail-Thread:contains(The conversation is empty)",
+        },
         {
             trigger: ".o_form_view .o-mail-Chatter-topbar button.o-mail-Chatter-logNote",
             run: "click",
