@@ -13,6 +13,7 @@ from odoo.tools import SQL
 
 from ..engine import importers
 from ..engine.grading import bands_from_data, bands_to_data, grade_for
+from ..engine.risk import rate
 from ..engine.rubric import RUBRIC_VERSION, FindingInput, PillarInput, get_rubric
 from ..engine.scorecard import content_hash, render_gaps_markdown, validate
 from .ipai_waf_control import split_aliases
@@ -53,6 +54,19 @@ GRADE_COLOURS = {"A": "success", "B": "info", "C": "warning", "D": "danger", "F"
 
 def _norm(text):
     return re.sub(r"[^a-z0-9]+", " ", (text or "").lower()).strip()
+
+
+def _risk_ratings(vals):
+    """The risk's computed ratings of its values, as ``_compute_rating`` gives them."""
+    try:
+        rating, level = rate(vals["likelihood"], vals["impact"])
+        residual_rating, residual_level = rate(vals["residual_likelihood"],
+                                               vals["residual_impact"])
+    except ValueError:
+        rating = residual_rating = 0
+        level = residual_level = False
+    return {"rating": rating, "level": level, "residual_rating": residual_rating,
+            "residual_level": residual_level}
 
 
 class IpaiWafAssessment(models.Model):
@@ -285,13 +299,17 @@ class IpaiWafAssessment(models.Model):
             ["severity", "weight", "pillar_id", "extra_pillar_ids"])
         by_pillar = {}
         for pillar_id, status, severity, weight, count in self.env.execute_query(SQL(
-            """SELECT p.pillar_id, f.status, c.severity, c.weight, count(*)
-                 FROM ipai_waf_finding f JOIN ipai_waf_control c ON c.id = f.control_id
-                CROSS JOIN LATERAL (
-                      SELECT c.pillar_id
-                       UNION SELECT r.pillar_id FROM ipai_waf_control_extra_pillar_rel r
-                              WHERE r.control_id = c.id) p
-                WHERE f.assessment_id = %s
+            """WITH found AS (
+                   SELECT c.id, c.pillar_id, f.status, c.severity, c.weight
+                     FROM ipai_waf_finding f JOIN ipai_waf_control c ON c.id = f.control_id
+                    WHERE f.assessment_id = %s)
+               SELECT pillar_id, status, severity, weight, count(*)
+                 FROM (SELECT pillar_id, status, severity, weight FROM found
+                       UNION ALL
+                       SELECT r.pillar_id, found.status, found.severity, found.weight
+                         FROM found JOIN ipai_waf_control_extra_pillar_rel r
+                           ON r.control_id = found.id AND r.pillar_id != found.pillar_id
+                      ) AS counted
                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4""", self.id)):
             by_pillar.setdefault(pillar_id, []).append(FindingInput(
                 status, severity, weight if weight is not None else 1.0, count))
@@ -553,7 +571,7 @@ class IpaiWafAssessment(models.Model):
         return out
 
     @api.model
-    def _import_insert(self, model, rows):
+    def _import_insert(self, model, rows, compute=None):
         """Insert ``rows`` (dicts of stored fields) of ``model`` in one INSERT; returns
         the records, in the order of ``rows``.
 
@@ -563,7 +581,8 @@ class IpaiWafAssessment(models.Model):
         the checks and casts of each value, access rights and record rules, the frozen
         guard, Python constraints, the caches of the records they belong to and the
         fields that depend on them. A computed field given in ``rows`` is kept as
-        given, as create keeps it. Not for models whose create does more than store
+        given, as create keeps it; ``compute(row)``, called once defaults are in, gives
+        computed fields' values. Not for models whose create does more than store
         values: mail.thread's create does nothing else under ``tracking_disable``,
         which imports use.
         """
@@ -578,25 +597,41 @@ class IpaiWafAssessment(models.Model):
                   if field.store and field.column_type and name not in magic]
         defaults = model.default_get(stored)
         rows = [dict(defaults, **row) for row in rows]
+        if compute:
+            for row in rows:
+                row.update(compute(row))
         fnames = sorted({name for row in rows for name in row})
         fields_ = [model._fields[name] for name in fnames]
         lang = self.env.lang or "en_US"
 
-        def column(field, value):
-            value = field.convert_to_cache(value, model)  # create's checks and casts
-            if value is None or (value is False and field.type != "boolean"):
-                return None
-            if field.type in ("date", "datetime"):
-                return field.to_string(value)
-            if isinstance(value, str):
-                # jsonb refuses NUL, and PostgreSQL text cannot hold it either
-                value = value.replace("\x00", "")
-                if getattr(field, "translate", False):
-                    return {"en_US": value, lang: value}
-            return value
+        def converter(field):
+            """What create makes of a value (checks and casts), as JSON."""
+            choices = set(field.get_values(self.env)) if field.type == "selection" else None
+            text = field.type in ("char", "text") and not getattr(field, "size", None)
 
-        data = json.dumps([{name: column(field, row.get(name))
-                            for name, field in zip(fnames, fields_, strict=True)}
+            def column(value):
+                # the values imports give, taken as they are; the rest as create does
+                if field.type == "many2one" and type(value) is int:
+                    return value
+                if choices is not None and value in choices:
+                    return value
+                if not (text and type(value) is str):
+                    value = field.convert_to_cache(value, model)
+                if value is None or (value is False and field.type != "boolean"):
+                    return None
+                if field.type in ("date", "datetime"):
+                    return field.to_string(value)
+                if isinstance(value, str):
+                    # jsonb refuses NUL, and PostgreSQL text cannot hold it either
+                    value = value.replace("\x00", "")
+                    if getattr(field, "translate", False):
+                        return {"en_US": value, lang: value}
+                return value
+            return column
+
+        columns = [(name, converter(field)) for name, field in zip(fnames, fields_,
+                                                                    strict=True)]
+        data = json.dumps([{name: column(row.get(name)) for name, column in columns}
                            for row in rows])
         names = SQL(", ").join(SQL.identifier(name) for name in fnames)
         ids = sorted(row[0] for row in self.env.execute_query(SQL(
@@ -726,6 +761,7 @@ class IpaiWafAssessment(models.Model):
 
         Score = self.env["ipai.waf.pillar.score"]
         existing = {s.pillar_id.id: s for s in self.pillar_score_ids}
+        new_scores = {}  # created in one go; a later line for the same pillar wins
         for item in plan["stated"]["pillars"]:
             pid = pillar_id(item["pillar_id"])
             vals = {"override_score": item["score"], "override_justification": self.env._(
@@ -733,7 +769,9 @@ class IpaiWafAssessment(models.Model):
             if pid in existing:
                 existing[pid].write(vals)
             else:
-                existing[pid] = Score.create(dict(vals, assessment_id=self.id, pillar_id=pid))
+                new_scores.setdefault(pid, {"assessment_id": self.id, "pillar_id": pid})
+                new_scores[pid].update(vals)
+        Score.create(list(new_scores.values()))
         return warnings + self._apply_plan_roadmap(plan, pillar_id)
 
     @api.model
@@ -802,7 +840,8 @@ class IpaiWafAssessment(models.Model):
         # An import brings items by the hundred: one INSERT each, and no creation
         # message or follower each (as create under tracking_disable).
         risks = self._import_insert(self.env["ipai.waf.risk"], [
-            dict(vals, company_id=self.company_id.id) for vals in risk_vals])
+            dict(vals, company_id=self.company_id.id) for vals in risk_vals],
+            compute=_risk_ratings)
         self._import_owner_activities(risks, risk_vals)
 
         rec_vals = []
@@ -821,8 +860,8 @@ class IpaiWafAssessment(models.Model):
             [pillar_id(p) for p in rec["pillar_ids"]] for rec in plan["recommendations"]])
         self._import_owner_activities(created, rec_vals)
         by_title = {}
-        for record in created:
-            by_title.setdefault(_norm(record.title), record)
+        for vals, record in zip(rec_vals, created, strict=True):
+            by_title.setdefault(_norm(vals["title"]), record)
         for parsed, record in zip(plan["recommendations"], created, strict=True):
             deps = self.env["ipai.waf.recommendation"]
             for ref in parsed["depends_on"]:
