@@ -521,6 +521,7 @@ def norm(text):
                                      .replace("_", " ")).split())
 
 
+@functools.lru_cache(maxsize=4096)  # a heading or name is cleaned by several readers
 def clean_heading(heading):
     """Heading text without Markdown, emoji, numbering and stated score."""
     text = " ".join(fix_mojibake(heading or "")[:MAX_FIELD].split())
@@ -584,8 +585,18 @@ def match_pillar(heading, pillars=None):
     key = id(pillars)
     cached = _CANDIDATE_CACHE.get(key)
     if cached is None or cached[0] is not pillars:
-        cached = _CANDIDATE_CACHE[key] = (pillars, _pillar_candidates(pillars))
-    candidates = cached[1]
+        if len(_CANDIDATE_CACHE) >= 16:  # a few imports' pillars, not every import's
+            _CANDIDATE_CACHE.pop(next(iter(_CANDIDATE_CACHE)))
+        cached = _CANDIDATE_CACHE[key] = (pillars, _pillar_candidates(pillars), {})
+    _pillars, candidates, found = cached
+    if text not in found:  # the pillar each text names, once per list of pillars
+        if len(found) >= 8192:
+            found.clear()
+        found[text] = _match_pillar(text, candidates)
+    return found[text]
+
+
+def _match_pillar(text, candidates):
     stripped = _strip_suffix(text)
     for code, names in candidates:
         if text in names or stripped in names:
@@ -607,6 +618,7 @@ def match_pillar(heading, pillars=None):
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def match_framework(text):
     """Code of the shipped framework ``text`` names ("Azure WAF (Aggregate)"), or None."""
     normed = norm(clean_heading(text))
