@@ -602,6 +602,8 @@ class IpaiWafAssessment(models.Model):
                 row.update(compute(row))
         fnames = sorted({name for row in rows for name in row})
         fields_ = [model._fields[name] for name in fnames]
+        if others := [field.name for field in fields_ if not field.column_type]:
+            raise ValueError(f"_import_insert stores columns, not {others}")
         lang = self.env.lang or "en_US"
 
         def converter(field):

@@ -93,6 +93,9 @@ class TestImportBulk(TransactionCase):
             self.Assessment._import_insert(Risk, [dict(row, likelihood=9)])
         with self.assertRaises(ValueError):  # not a severity
             self.Assessment._import_insert(Risk, [dict(row, severity="apocalyptic")])
+        with self.assertRaises(ValueError):  # links go through _import_relation
+            self.Assessment._import_insert(self.env["ipai.waf.recommendation"], [dict(
+                row, pillar_ids=[Command.set(self.p_rel.ids)])])
         foreign = self._assessment(company_id=self.other_company.id, name="Foreign numbat")
         with self.assertRaises(AccessError), self.env.cr.savepoint():
             self.Assessment.with_user(self.user)._import_insert(
