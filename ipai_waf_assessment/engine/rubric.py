@@ -43,6 +43,7 @@ class FindingInput:
     status: str
     severity: str
     weight: float = 1.0
+    count: int = 1  # how many findings alike this one stands for (scoring reads them grouped)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Rubric:
         pairs = []
         for finding in findings:
             pts = self.points(finding.status)
-            weight = self.finding_weight(finding.severity, finding.weight)
+            weight = self.finding_weight(finding.severity, finding.weight) * finding.count
             if pts is not None:
                 pairs.append((pts, weight))
         return _weighted_mean(pairs)

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
+import json
 import logging
 import re
 
@@ -12,6 +13,7 @@ from odoo.tools import SQL
 
 from ..engine import importers
 from ..engine.grading import bands_from_data, bands_to_data, grade_for
+from ..engine.risk import rate
 from ..engine.rubric import RUBRIC_VERSION, FindingInput, PillarInput, get_rubric
 from ..engine.scorecard import content_hash, render_gaps_markdown, validate
 from ..engine.vocabulary import CLOSED_STATUSES, SEVERITY_KEYS, STATUSES
@@ -45,6 +47,19 @@ GRADE_COLOURS = {"A": "success", "B": "info", "C": "warning", "D": "danger", "F"
 
 def _norm(text):
     return re.sub(r"[^a-z0-9]+", " ", (text or "").lower()).strip()
+
+
+def _risk_ratings(vals):
+    """The risk's computed ratings of its values, as ``_compute_rating`` gives them."""
+    try:
+        rating, level = rate(vals["likelihood"], vals["impact"])
+        residual_rating, residual_level = rate(vals["residual_likelihood"],
+                                               vals["residual_impact"])
+    except ValueError:
+        rating = residual_rating = 0
+        level = residual_level = False
+    return {"rating": rating, "level": level, "residual_rating": residual_rating,
+            "residual_level": residual_level}
 
 
 class IpaiWafAssessment(models.Model):
@@ -235,21 +250,27 @@ class IpaiWafAssessment(models.Model):
             rubric = get_rubric(rec.rubric_version or None)
             by_pillar = rec._scoring_inputs()
             existing = {s.pillar_id.id: s for s in rec.pillar_score_ids}
-            framework_scores = []
             frameworks = rec.framework_ids | self.env["ipai.waf.pillar"].browse(
                 list(by_pillar)).framework_id
+            computed, missing = {}, []
+            for framework in frameworks:
+                for pillar in framework.pillar_ids:
+                    computed[pillar.id] = rubric.score_pillar(by_pillar.get(pillar.id, []))
+                    if pillar.id in existing:
+                        existing[pillar.id].computed_score = computed[pillar.id]
+                    else:
+                        missing.append(pillar.id)
+            if missing:  # one create for the pillars scored the first time
+                for score_rec in Score.create([{
+                    "assessment_id": rec.id, "pillar_id": pillar_id,
+                    "computed_score": computed[pillar_id],
+                } for pillar_id in missing]):
+                    existing[score_rec.pillar_id.id] = score_rec
+            framework_scores = []
             for framework in frameworks:
                 pillar_inputs = []
                 for pillar in framework.pillar_ids:
-                    computed = rubric.score_pillar(by_pillar.get(pillar.id, []))
-                    score_rec = existing.get(pillar.id)
-                    if score_rec:
-                        score_rec.computed_score = computed
-                    else:
-                        score_rec = Score.create({
-                            "assessment_id": rec.id, "pillar_id": pillar.id,
-                            "computed_score": computed,
-                        })
+                    score_rec = existing[pillar.id]
                     if score_rec.has_override or by_pillar.get(pillar.id):
                         pillar_inputs.append(PillarInput(score_rec.score, pillar.weight))
                 fw_score = rubric.score_framework(pillar_inputs)
@@ -265,25 +286,31 @@ class IpaiWafAssessment(models.Model):
     def _scoring_inputs(self):
         """``{pillar id: [FindingInput]}`` of this assessment, read in one query.
 
-        A control counts for its pillar and its extra pillars. Plain SQL because scoring
-        thousands of findings through the ORM cost more than the rubric itself; the
-        caller has read access to the assessment, whose findings these are.
+        A control counts for its pillar and its extra pillars. Findings alike (pillar,
+        status, severity, weight) come as one input with their count. Plain SQL because
+        scoring thousands of findings through the ORM cost more than the rubric itself;
+        the caller has read access to the assessment, whose findings these are.
         """
         self.ensure_one()
         self.env["ipai.waf.finding"].flush_model(["status", "control_id", "assessment_id"])
         self.env["ipai.waf.control"].flush_model(
             ["severity", "weight", "pillar_id", "extra_pillar_ids"])
-        self.env.cr.execute(SQL(
-            """SELECT f.status, c.severity, c.weight, c.pillar_id,
-                      ARRAY(SELECT r.pillar_id FROM ipai_waf_control_extra_pillar_rel r
-                             WHERE r.control_id = c.id)
-                 FROM ipai_waf_finding f JOIN ipai_waf_control c ON c.id = f.control_id
-                WHERE f.assessment_id = %s""", self.id))
         by_pillar = {}
-        for status, severity, weight, pillar_id, extra in self.env.cr.fetchall():
-            item = FindingInput(status, severity, weight if weight is not None else 1.0)
-            for pid in {pillar_id, *extra}:
-                by_pillar.setdefault(pid, []).append(item)
+        for pillar_id, status, severity, weight, count in self.env.execute_query(SQL(
+            """WITH found AS (
+                   SELECT c.id, c.pillar_id, f.status, c.severity, c.weight
+                     FROM ipai_waf_finding f JOIN ipai_waf_control c ON c.id = f.control_id
+                    WHERE f.assessment_id = %s)
+               SELECT pillar_id, status, severity, weight, count(*)
+                 FROM (SELECT pillar_id, status, severity, weight FROM found
+                       UNION ALL
+                       SELECT r.pillar_id, found.status, found.severity, found.weight
+                         FROM found JOIN ipai_waf_control_extra_pillar_rel r
+                           ON r.control_id = found.id AND r.pillar_id != found.pillar_id
+                      ) AS counted
+                GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4""", self.id)):
+            by_pillar.setdefault(pillar_id, []).append(FindingInput(
+                status, severity, weight if weight is not None else 1.0, count))
         return by_pillar
 
     def action_recompute(self):
@@ -541,6 +568,95 @@ class IpaiWafAssessment(models.Model):
         self.framework_ids = [Command.link(framework.id)]
         return out
 
+    @api.model
+    def _import_insert(self, model, rows, compute=None):
+        """Insert ``rows`` (dicts of stored fields) of ``model`` in one INSERT; returns
+        the records, in the order of ``rows``.
+
+        An import creates thousands of controls, risks and recommendations, and the
+        ORM's create cost more than all the rest. This is what create does for them,
+        without the per-record work: defaults (the same for every row, so read once),
+        the checks and casts of each value, access rights and record rules, the frozen
+        guard, Python constraints, the caches of the records they belong to and the
+        fields that depend on them. A computed field given in ``rows`` is kept as
+        given, as create keeps it; ``compute(row)``, called once defaults are in, gives
+        computed fields' values. Not for models whose create does more than store
+        values: mail.thread's create does nothing else under ``tracking_disable``,
+        which imports use.
+        """
+        if not rows:
+            return model.browse()
+        model.check_access("create")
+        if "ipai.waf.frozen.guard" in model._inherit:
+            model._check_not_frozen(self.browse(
+                {row["assessment_id"] for row in rows if row.get("assessment_id")}))
+        magic = {"id", "create_uid", "create_date", "write_uid", "write_date"}
+        stored = [name for name, field in model._fields.items()
+                  if field.store and field.column_type and name not in magic]
+        defaults = model.default_get(stored)
+        rows = [dict(defaults, **row) for row in rows]
+        if compute:
+            for row in rows:
+                row.update(compute(row))
+        fnames = sorted({name for row in rows for name in row})
+        fields_ = [model._fields[name] for name in fnames]
+        if others := [field.name for field in fields_ if not field.column_type]:
+            raise ValueError(f"_import_insert stores columns, not {others}")
+        lang = self.env.lang or "en_US"
+
+        def converter(field):
+            """What create makes of a value (checks and casts), as JSON."""
+            choices = set(field.get_values(self.env)) if field.type == "selection" else None
+            text = field.type in ("char", "text") and not getattr(field, "size", None)
+
+            def column(value):
+                # the values imports give, taken as they are; the rest as create does
+                if field.type == "many2one" and type(value) is int:
+                    return value
+                if choices is not None and value in choices:
+                    return value
+                if not (text and type(value) is str):
+                    value = field.convert_to_cache(value, model)
+                if value is None or (value is False and field.type != "boolean"):
+                    return None
+                if field.type in ("date", "datetime"):
+                    return field.to_string(value)
+                if isinstance(value, str):
+                    # jsonb refuses NUL, and PostgreSQL text cannot hold it either
+                    value = value.replace("\x00", "")
+                    if getattr(field, "translate", False):
+                        return {"en_US": value, lang: value}
+                return value
+            return column
+
+        columns = [(name, converter(field)) for name, field in zip(fnames, fields_,
+                                                                    strict=True)]
+        data = json.dumps([{name: column(row.get(name)) for name, column in columns}
+                           for row in rows])
+        names = SQL(", ").join(SQL.identifier(name) for name in fnames)
+        ids = sorted(row[0] for row in self.env.execute_query(SQL(
+            """INSERT INTO %(table)s (%(names)s, create_uid, create_date, write_uid,
+                                      write_date)
+               SELECT %(values)s, %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s,
+                      now() AT TIME ZONE 'UTC'
+                 FROM jsonb_to_recordset(%(data)s::jsonb) AS v(%(types)s)
+            RETURNING id""",
+            table=SQL.identifier(model._table), names=names,
+            values=SQL(", ").join(SQL.identifier("v", name) for name in fnames),
+            uid=self.env.uid, data=data,
+            types=SQL(", ").join(SQL("%s %s", SQL.identifier(field.name),
+                                     SQL(field.column_type[1])) for field in fields_))))
+        # one function scan: the sequence numbers the rows in the order they were given
+        records = model.browse(ids)
+        for field in fields_:
+            for inverse in self.pool.field_inverses[field]:
+                self.env[inverse.model_name].invalidate_model([inverse.name])
+        with self.env.protecting([field for field in fields_ if field.compute], records):
+            records.modified(list(model._fields), create=True)
+        records._validate_fields(fnames)
+        records.check_access("create")  # record rules, now that the rows exist
+        return records
+
     def _apply_plan(self, plan):
         """Create what the plan says (findings, controls, scores, roadmap, risks).
 
@@ -583,17 +699,28 @@ class IpaiWafAssessment(models.Model):
                 }
         created = set()
         if to_create:
-            for control in Control.create(list(to_create.values())):
-                by_code[control.code] = control.id
-                created.add(control.code)
+            # framework_id is related (pillar -> framework): read once for the few pillars
+            pillars = self.env["ipai.waf.pillar"].browse(
+                {vals["pillar_id"] for vals in to_create.values()})
+            framework_of = {p.id: p.framework_id.id for p in pillars}
+            rows = [dict(vals, framework_id=framework_of[vals["pillar_id"]])
+                    for vals in to_create.values()]
+            controls = self._import_insert(Control, rows)
+            for code, control_id in zip(to_create, controls.ids, strict=True):
+                by_code[code] = control_id
+                created.add(code)
+
+        def where(row):
+            # translated only for the rows that get a warning
+            return self.env._("Line %s", row["line"]) if row["line"] else \
+                self.env._("Item %s", row["control_code"] or row["component"])
 
         finding_vals, first_seen = [], {}
+        now = fields.Datetime.now()  # one import, one moment
         for row in plan["findings"]:
-            where = self.env._("Line %s", row["line"]) if row["line"] else \
-                self.env._("Item %s", row["control_code"] or row["component"])
             if row["action"] == "skip":
                 warnings.append(self.env._("%(where)s: %(name)s not imported (%(reason)s)",
-                                           where=where, name=row["component"],
+                                           where=where(row), name=row["component"],
                                            reason=row["reason"] or self.env._("skipped")))
                 continue
             control_id = row["control_id"] if row["action"] == "match" else \
@@ -605,22 +732,22 @@ class IpaiWafAssessment(models.Model):
                 created.discard(row["control_code"])
                 warnings.append(self.env._(
                     "%(where)s: %(name)s matches no control (%(reason)s); created as control "
-                    "%(code)s of your company", where=where, name=row["component"],
+                    "%(code)s of your company", where=where(row), name=row["component"],
                     reason=row["reason"] or self.env._("chosen by the assessor"),
                     code=row["control_code"]))
             if control_id in first_seen:
                 warnings.append(self.env._(
                     "%(where)s: %(name)s is control %(code)s again (see %(first)s); kept "
-                    "the first", where=where, name=row["component"],
-                    code=row["control_code"], first=first_seen[control_id]))
+                    "the first", where=where(row), name=row["component"],
+                    code=row["control_code"], first=where(first_seen[control_id])))
                 continue
-            first_seen[control_id] = where
+            first_seen[control_id] = row
             vals = {
                 "assessment_id": self.id, "control_id": control_id,
                 "status": row["status"] or "unknown",
                 "evidence": "\n".join(p for p in (row["evidence"], row["note"]) if p) or False,
                 "evidence_url": row["evidence_url"] or False, "source": "imported",
-                "checked_at": fields.Datetime.now(),
+                "checked_at": now,
             }
             if vals["status"] == "not_applicable":
                 vals["na_reason"] = row["na_reason"] or "other"
@@ -628,12 +755,13 @@ class IpaiWafAssessment(models.Model):
                     warnings.append(self.env._(
                         "%(where)s: %(name)s is not applicable without a stated reason (out "
                         "of scope, business priorities, architecture constraints); recorded "
-                        "as Other", where=where, name=row["component"]))
+                        "as Other", where=where(row), name=row["component"]))
             finding_vals.append(vals)
         self.env["ipai.waf.finding"]._create_bulk(finding_vals)
 
         Score = self.env["ipai.waf.pillar.score"]
         existing = {s.pillar_id.id: s for s in self.pillar_score_ids}
+        new_scores = {}  # created in one go; a later line for the same pillar wins
         for item in plan["stated"]["pillars"]:
             pid = pillar_id(item["pillar_id"])
             vals = {"override_score": item["score"], "override_justification": self.env._(
@@ -641,8 +769,40 @@ class IpaiWafAssessment(models.Model):
             if pid in existing:
                 existing[pid].write(vals)
             else:
-                existing[pid] = Score.create(dict(vals, assessment_id=self.id, pillar_id=pid))
+                new_scores.setdefault(pid, {"assessment_id": self.id, "pillar_id": pid})
+                new_scores[pid].update(vals)
+        Score.create(list(new_scores.values()))
         return warnings + self._apply_plan_roadmap(plan, pillar_id)
+
+    @api.model
+    def _import_relation(self, records, fname, targets):
+        """Link each of ``records`` to its list of ``targets`` ids through the many2many
+        ``fname`` (records just made by :meth:`_import_insert`), in one INSERT."""
+        field = records._fields[fname]
+        pairs = [{"a": record_id, "b": target}
+                 for record_id, ids in zip(records.ids, targets, strict=True)
+                 for target in dict.fromkeys(ids) if target]
+        if not pairs:
+            return
+        self.env.execute_query(SQL(
+            """INSERT INTO %(rel)s (%(a)s, %(b)s)
+               SELECT v.a, v.b FROM jsonb_to_recordset(%(pairs)s::jsonb) AS v(a int, b int)
+               ON CONFLICT DO NOTHING""",
+            rel=SQL.identifier(field.relation), a=SQL.identifier(field.column1),
+            b=SQL.identifier(field.column2), pairs=json.dumps(pairs)))
+        records.invalidate_recordset([fname])
+        records.modified([fname])
+
+    @api.model
+    def _import_owner_activities(self, records, vals_list):
+        """The owner's To-Do of each new record that is due (the owner reminder mixin's
+        create), for records made by :meth:`_import_insert`."""
+        closed = records._owner_activity_closed_states
+        due = [record_id for record_id, vals in zip(records.ids, vals_list, strict=True)
+               if vals.get("owner_id") and vals.get("due_date")
+               and vals.get("state") not in closed]
+        for record in records.browse(due).with_context(tracking_disable=True):
+            record._schedule_owner_activity()
 
     def _apply_plan_roadmap(self, plan, pillar_id):
         """Risks and recommendations of the plan."""
@@ -677,27 +837,31 @@ class IpaiWafAssessment(models.Model):
                 if risk[key]:
                     vals[key] = risk[key]
             risk_vals.append(vals)
-        # An import brings items by the hundred: no creation message or follower each.
-        quiet = {"tracking_disable": True}
-        self.env["ipai.waf.risk"].with_context(**quiet).create(risk_vals)
+        # An import brings items by the hundred: one INSERT each, and no creation
+        # message or follower each (as create under tracking_disable).
+        risks = self._import_insert(self.env["ipai.waf.risk"], [
+            dict(vals, company_id=self.company_id.id) for vals in risk_vals],
+            compute=_risk_ratings)
+        self._import_owner_activities(risks, risk_vals)
 
         rec_vals = []
         for rec in plan["recommendations"]:
             vals = {
                 "assessment_id": self.id, "title": rec["title"],
                 "effort_days": rec["effort_days"] or 0.0, "owner_id": owner_of(rec),
-                "expected_gain": rec["gain"] or 0.0,
-                "pillar_ids": [Command.set([pillar_id(p) for p in rec["pillar_ids"]])],
+                "expected_gain": rec["gain"] or 0.0, "company_id": self.company_id.id,
             }
             for key in ("phase", "priority", "state"):
                 if rec[key]:
                     vals[key] = rec[key]
             rec_vals.append(vals)
-        created = self.env["ipai.waf.recommendation"].with_context(**quiet).create(
-            rec_vals).with_env(self.env)
+        created = self._import_insert(self.env["ipai.waf.recommendation"], rec_vals)
+        self._import_relation(created, "pillar_ids", [
+            [pillar_id(p) for p in rec["pillar_ids"]] for rec in plan["recommendations"]])
+        self._import_owner_activities(created, rec_vals)
         by_title = {}
-        for record in created:
-            by_title.setdefault(_norm(record.title), record)
+        for vals, record in zip(rec_vals, created, strict=True):
+            by_title.setdefault(_norm(vals["title"]), record)
         for parsed, record in zip(plan["recommendations"], created, strict=True):
             deps = self.env["ipai.waf.recommendation"]
             for ref in parsed["depends_on"]:

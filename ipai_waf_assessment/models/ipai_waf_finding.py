@@ -92,13 +92,18 @@ class IpaiWafFinding(models.Model):
             # jsonb refuses NUL, and PostgreSQL text cannot hold it either.
             return value.replace("\x00", "") if value else None
 
+        stamps = {}  # an import stamps its rows with one moment: formatted once
+
+        def stamp(value):
+            if value not in stamps:
+                stamps[value] = fields.Datetime.to_string(value) if value else None
+            return stamps[value]
+
         rows = [{
             "assessment_id": vals["assessment_id"], "control_id": vals["control_id"],
             "status": vals.get("status") or "unknown", "na_reason": vals.get("na_reason") or None,
             "evidence": text(vals.get("evidence")), "evidence_url": text(vals.get("evidence_url")),
-            "source": vals.get("source") or "manual",
-            "checked_at": fields.Datetime.to_string(vals["checked_at"])
-            if vals.get("checked_at") else None,
+            "source": vals.get("source") or "manual", "checked_at": stamp(vals.get("checked_at")),
         } for vals in vals_list]
         self.env["ipai.waf.assessment"].flush_model(["company_id"])
         self.env["ipai.waf.control"].flush_model(["pillar_id", "severity"])

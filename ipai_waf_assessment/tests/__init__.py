@@ -8,6 +8,7 @@ from . import (
     test_export,
     test_finding_bulk,
     test_first_run,
+    test_import_bulk,
     test_milestone_review,
     test_queue_data,
     test_report_pdf,

@@ -79,6 +79,13 @@ class TestRubric(BaseCase):
         # only zero weights: nothing to average
         assert rb.score_pillar([F("missing", "high", 0.0)]) is None
 
+    def test_a_counted_input_weighs_as_that_many_findings(self):
+        rb = rubric.get_rubric()
+        one_by_one = [F("partial", "low", 0.3)] * 7 + [F("implemented", "high", 2.5)] * 3
+        grouped = [F("partial", "low", 0.3, 7), F("implemented", "high", 2.5, 3)]
+        assert rb.score_pillar(grouped) == rb.score_pillar(one_by_one) == 95.7
+        assert rb.score_pillar([F("missing", "high", 1.0, 0)]) is None  # nothing counted
+
     def test_rounding_happens_once_at_the_edge(self):
         rb = rubric.get_rubric()
         # three pillars 33.33.. each: the framework mean of rounded values would drift

@@ -210,6 +210,12 @@ def fix_mojibake(line):
     """Repair UTF-8 text that was decoded as cp1252 / Latin-1 (ftfy), if it was."""
     if not line or not _MOJIBAKE_HINT.search(line):
         return line
+    return _fix_mojibake(line)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fix_mojibake(line):
+    # ftfy is the slowest step of a cell, and broken cells repeat (a status column).
     line = ftfy.fix_text(line, _FTFY_CONFIG)
     for bad, good in LOST_BYTES:
         if bad in line:
@@ -356,6 +362,24 @@ def _word_status(rest):
 
 def read_status(text):
     """A :class:`StatusReading` of a status cell, or raise :class:`StatusError`."""
+    reading = _read_status(text or "")
+    if isinstance(reading, str):
+        raise StatusError(reading)
+    return StatusReading(*reading)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_status(text):
+    # A status column repeats a handful of values: each is read once. Returns the
+    # reading's fields, or the error message (an exception is not cached).
+    try:
+        reading = _read_status_uncached(text)
+    except StatusError as exc:
+        return str(exc)
+    return reading.status, reading.raw, reading.note, reading.rest
+
+
+def _read_status_uncached(text):
     raw = clean_inline(fix_mojibake(text or "")[:MAX_FIELD])
     raw = raw.replace("*", "")
     if not raw:
@@ -483,15 +507,21 @@ _PREFIX_RE = re.compile(
 )
 
 
+_NON_WORD_RE = re.compile(r"[^\w]+")
+
+
 @functools.lru_cache(maxsize=8192)
 def norm(text):
     """Lower-case words of ``text`` without accents or punctuation (any script kept)."""
-    text = unicodedata.normalize("NFKD", (text or "")[:MAX_FIELD])
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^\w]+", " ", text.lower().replace("&", " and ")
-                           .replace("_", " ")).split())
+    text = (text or "")[:MAX_FIELD]
+    if not text.isascii():  # ASCII has no accents to take off
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD_RE.sub(" ", text.lower().replace("&", " and ")
+                                     .replace("_", " ")).split())
 
 
+@functools.lru_cache(maxsize=4096)  # a heading or name is cleaned by several readers
 def clean_heading(heading):
     """Heading text without Markdown, emoji, numbering and stated score."""
     text = " ".join(fix_mojibake(heading or "")[:MAX_FIELD].split())
@@ -555,8 +585,18 @@ def match_pillar(heading, pillars=None):
     key = id(pillars)
     cached = _CANDIDATE_CACHE.get(key)
     if cached is None or cached[0] is not pillars:
-        cached = _CANDIDATE_CACHE[key] = (pillars, _pillar_candidates(pillars))
-    candidates = cached[1]
+        if len(_CANDIDATE_CACHE) >= 16:  # a few imports' pillars, not every import's
+            _CANDIDATE_CACHE.pop(next(iter(_CANDIDATE_CACHE)))
+        cached = _CANDIDATE_CACHE[key] = (pillars, _pillar_candidates(pillars), {})
+    _pillars, candidates, found = cached
+    if text not in found:  # the pillar each text names, once per list of pillars
+        if len(found) >= 8192:
+            found.clear()
+        found[text] = _match_pillar(text, candidates)
+    return found[text]
+
+
+def _match_pillar(text, candidates):
     stripped = _strip_suffix(text)
     for code, names in candidates:
         if text in names or stripped in names:
@@ -578,6 +618,7 @@ def match_pillar(heading, pillars=None):
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def match_framework(text):
     """Code of the shipped framework ``text`` names ("Azure WAF (Aggregate)"), or None."""
     normed = norm(clean_heading(text))

@@ -52,7 +52,8 @@ class Catalog:
             # a company control shadows a global one with the same code
             if control.get("company") or control["code"] not in self.control_by_code:
                 self.control_by_code[control["code"]] = control
-        self._index = {}
+        self._index = None
+        self._exact_names = {}
 
     def pillar_tuples(self, frameworks=None):
         """``(code, name, aliases)`` for :func:`.common.match_pillar`."""
@@ -70,15 +71,22 @@ class Catalog:
     def by_exact_name(self, component, frameworks=None):
         """The one control named (or aliased) exactly ``component``, in any pillar."""
         key = norm(component)
-        hits = []
-        for control in self.controls:
-            pillar = self.pillar_by_id.get(control["pillar_id"])
-            if frameworks is not None and (pillar is None
-                                           or pillar["framework"] not in frameworks):
-                continue
-            names = [control["name"], control["code"], *(control.get("aliases") or ())]
-            if key and any(norm(name) == key for name in names):
-                hits.append(control)
+        if not key:
+            return None
+        scope = None if frameworks is None else frozenset(frameworks)
+        names = self._exact_names.get(scope)
+        if names is None:
+            # every name of every control once per import, not once per row
+            names = self._exact_names[scope] = {}
+            for control in self.controls:
+                pillar = self.pillar_by_id.get(control["pillar_id"])
+                if scope is not None and (pillar is None or pillar["framework"] not in scope):
+                    continue
+                for name in (control["name"], control["code"], *(control.get("aliases") or ())):
+                    hits = names.setdefault(norm(name), [])
+                    if not hits or hits[-1] is not control:
+                        hits.append(control)
+        hits = names.get(key, ())
         return hits[0] if len(hits) == 1 else None
 
     def index(self, pillar_id):
@@ -86,15 +94,14 @@ class Catalog:
 
         Names whose numbers differ never match ("Item 1" is not "Item 2"), so the fuzzy
         choices are grouped by the numbers they hold and a name is only compared with
-        its group: large catalogs stay fast.
+        its group: large catalogs stay fast. Every pillar's index is built in one pass
+        over the catalog, the first time one is asked for.
         """
-        if pillar_id not in self._index:
-            exact, groups = {}, {}
+        if self._index is None:
+            self._index = {}
             for control in self.controls:
-                if control["pillar_id"] != pillar_id:
-                    continue
-                names = [control["name"], control["code"], *(control.get("aliases") or ())]
-                for name in names:
+                exact, groups = self._index.setdefault(control["pillar_id"], ({}, {}))
+                for name in (control["name"], control["code"], *(control.get("aliases") or ())):
                     key = norm(name)
                     if not key:
                         continue
@@ -104,8 +111,7 @@ class Catalog:
                                                         ([], []))
                     choices.append(key)
                     owners.append(control)
-            self._index[pillar_id] = (exact, groups)
-        return self._index[pillar_id]
+        return self._index.get(pillar_id, ({}, {}))
 
 
 def _score(query, choice, **_kwargs):
@@ -167,11 +173,17 @@ def build_plan(report, catalog, fmt):
     }
 
     lens_pillars = {}
+    pillar_keys = {}  # a report names its few pillars on thousands of rows
 
     def pillar_of(key):
         """Catalog pillar dict (or a new lens pillar dict) a pillar key names."""
         if not key:
             return None
+        if key not in pillar_keys:
+            pillar_keys[key] = _pillar_of(key)
+        return pillar_keys[key]
+
+    def _pillar_of(key):
         if fmt == "aws_lens":
             if key not in lens_pillars:
                 lens_pillars[key] = {"id": f"new:{len(lens_pillars)}", "code": slug(key, 30),
