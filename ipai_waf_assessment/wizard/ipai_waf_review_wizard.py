@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html)
 from odoo import fields, models
 
-from ..models.ipai_waf_assessment import DECISIONS
+from ..models.ipai_waf_assessment_review import DECISIONS
 
 
 class IpaiWafReviewWizard(models.TransientModel):
