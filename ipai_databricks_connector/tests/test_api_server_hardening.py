@@ -14,7 +14,7 @@ import requests
 from odoo.addons.ipai_microservices_gateway.tests.common import free_port
 from odoo.tests import BaseCase
 
-from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 
 TOKEN = "dapi-hardening"
@@ -114,7 +114,7 @@ class TestCommandLineServer(ApiServerCase):
     def start_cli(self, *extra):
         port = free_port()
         code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                "from lakehouse.api_server import main; main(sys.argv[2:])")
+                "from lakehouse.devserver import main; main(sys.argv[2:])")
         proc = subprocess.Popen(  # our own server, fixed arguments
             [sys.executable, "-c", code, str(MODULE_DIR), "--port", str(port),
              "--data", str(self.root), "--token", TOKEN, *extra],
