@@ -17,6 +17,9 @@ from ..lakehouse import errors, pgload, quality
 from ..lakehouse.statement_client import manifest_arrow_schema
 from .ipai_databricks_view import DONE_STATES
 
+# A refresh job that finds the SQL warehouse starting comes back this much later.
+WAREHOUSE_RETRY_SECONDS = 10
+
 
 class IpaiDatabricksSnapshot(models.Model):
     _name = "ipai.databricks.snapshot"
@@ -208,6 +211,8 @@ class IpaiDatabricksSnapshot(models.Model):
             else:
                 if self.as_of_version >= 0:
                     vals["delta_version"] = self.as_of_version
+                if self.env.context.get("job_uuid"):
+                    self._wait_for_warehouse(ws)
                 client = self.env["ipai.databricks"]._statement_client(ws)
                 # The warehouse holds the answer until the query ends (up to 50 s), then
                 # the client polls: no backoff sleep past the end of a short query.
@@ -220,6 +225,33 @@ class IpaiDatabricksSnapshot(models.Model):
             return self._handle(exc)
         self.write(vals)
         return self.env._("Query done.")
+
+    def _wait_for_warehouse(self, ws):
+        """In a queue job: a SQL warehouse that does not run is asked to start, and the job
+        comes back a few seconds later (a retry that does not count against the job's
+        retries) instead of a worker waiting while the warehouse starts. A statement would
+        start it too, but then hold the worker for the whole start."""
+        state = ws._wake_warehouse()
+        if state in ("DELETING", "DELETED"):
+            raise UserError(self.env._("SQL warehouse %(id)s is %(state)s.", id=ws.warehouse_id,
+                                       state=state.lower()))
+        if state not in ("STARTING", "STOPPING", "STOPPED"):
+            return  # RUNNING, or a state the API does not name: the statement decides
+        # sudo: a system parameter, not user data.
+        raw = self.env["ir.config_parameter"].sudo().get_param(
+            "ipai_databricks_connector.warehouse_start_minutes", "20")
+        try:
+            limit = timedelta(minutes=float(raw))
+        except ValueError:
+            limit = timedelta(minutes=20)
+        if self.started_at and self.started_at < fields.Datetime.now() - limit:
+            raise UserError(self.env._(
+                "SQL warehouse %(id)s did not start within %(minutes)s minutes.",
+                id=ws.warehouse_id, minutes=raw))
+        raise RetryableJobError(
+            self.env._("SQL warehouse %(id)s is %(state)s: the refresh waits for it.",
+                       id=ws.warehouse_id, state=state.lower()),
+            seconds=WAREHOUSE_RETRY_SECONDS, ignore_retry=True)
 
     def _query(self):
         view = self.view_id

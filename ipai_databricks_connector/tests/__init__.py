@@ -15,6 +15,7 @@ from . import (
     test_databricks_time_travel,
     test_databricks_tour,
     test_databricks_view,
+    test_databricks_warehouse,
     test_lakehouse_backend,
     test_lakehouse_dialect,
     test_lakehouse_sandbox,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import requests
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import sql
 
 from odoo.addons.ipai_microservices_gateway.tests.common import free_port
 from odoo.tests import BaseCase
@@ -147,3 +149,12 @@ class TestCommandLineServer(ApiServerCase):
             "wait_timeout": "10s"}).json()
         self.assertTrue(answer["result"]["external_links"][0]["external_link"].startswith(
             "http://lake.internal:9/ipai-external/"))
+
+    def test_the_warehouse_begins_stopped_and_the_sdk_starts_and_stops_it(self):
+        url = self.start_cli("--warehouse-stopped", "--warehouse-start-seconds", "0.5")
+        w = WorkspaceClient(host=url, token=TOKEN, auth_type="pat")
+        self.assertEqual(w.warehouses.get("local-warehouse").state, sql.State.STOPPED)
+        self.assertEqual(w.warehouses.start("local-warehouse").result().state,
+                         sql.State.RUNNING)
+        self.assertEqual(w.warehouses.stop("local-warehouse").result().state,
+                         sql.State.STOPPED)
