@@ -371,10 +371,42 @@ class IpaiDatabricksSnapshot(models.Model):
         nul_report = {}
         stream = pgload.CopyStream(pgload.with_ids(batches, first_id, nul_report))
         stream.nul_report = nul_report
-        copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        # FREEZE: the table is new in this subtransaction, so its rows are written frozen;
+        # the index builds' scans then do not rewrite every page to set hint bits.
+        copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
             staging, pgsql.SQL(", ").join(columns))
         cr._obj.copy_expert(copy.as_string(cr._obj), stream, size=1 << 20)
+        if self.mode == "full":
+            self._index_staging()
         return stream
+
+    def _table_indexes(self, table):
+        """[(name, definition)] of the table's indexes but its primary key, by name."""
+        self.env.cr.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = quote_ident(%s)::regclass AND NOT i.indisprimary "
+            "ORDER BY c.relname", [table])
+        return self.env.cr.fetchall()
+
+    def _index_staging(self):
+        """A full refresh builds the live table's primary key and indexes (one per generated
+        field) on the staging table right after the COPY, under temporary names: the publish
+        then only renames, and readers of the live table wait for a rename, not for the
+        index builds."""
+        cr = self.env.cr
+        live, staging = self.view_id.model_name, self._staging_table()
+        # Sorting in memory builds each index several times faster than the 4 MB default;
+        # LOCAL: for this transaction only.
+        cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
+            s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
+        table = pgsql.Identifier(staging).as_string(cr._obj)
+        for n, (_name, definition) in enumerate(self._table_indexes(live)):
+            name = pgsql.Identifier(f"ipai_stg{self.id}_{n}").as_string(cr._obj)
+            statement = pgload.index_on(definition, name, table)
+            if statement:  # PostgreSQL's own text, on our staging table
+                cr.execute(statement)
 
     def _job_quality(self):
         """Evaluate the view's rules on the staging table; block publication on failure."""
@@ -462,26 +494,32 @@ class IpaiDatabricksSnapshot(models.Model):
         if self.mode == "incremental":
             cr.execute(pgsql.SQL("INSERT INTO {l} SELECT * FROM {s}; DROP TABLE {s}").format(
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
-        else:
-            old = f"{live}__old{self.id}"
-            # The staging table was made without indexes (a faster COPY): the live table's
-            # indexes (one per generated field) are built again on it under their names.
-            cr.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                       "AND tablename = %s AND indexname <> %s", [live, f"{live}_pkey"])
-            indexes = [row[0] for row in cr.fetchall()]
-            # Named explicitly: PostgreSQL would truncate a long generated name.
-            cr.execute(pgsql.SQL(
-                "ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id);"
-                "ALTER TABLE {l} RENAME TO {o};"
-                "ALTER TABLE {s} RENAME TO {l};"
-                "DROP TABLE {o};"
-                "ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk};"
-            ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
-                     spk=pgsql.Identifier(f"{staging}_pk"),
-                     lpk=pgsql.Identifier(f"{live}_pkey")))
-            if indexes:
-                # Sorting in memory builds each index several times faster than the 4 MB
-                # default; LOCAL: for this transaction only.
+            return
+        old = f"{live}__old{self.id}"
+        wanted = self._table_indexes(live)
+        # Built by the load under temporary names (see _index_staging), by what they index.
+        built = {pgload.index_body(d): name for name, d in self._table_indexes(staging)
+                 if pgload.index_body(d)}
+        cr.execute("SELECT 1 FROM pg_index WHERE indrelid = quote_ident(%s)::regclass "
+                   "AND indisprimary", [staging])
+        if not cr.fetchone():  # a staging table loaded before the load built its key
+            cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
+                s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
+        # Named explicitly: PostgreSQL would truncate a long generated name.
+        cr.execute(pgsql.SQL(
+            "ALTER TABLE {l} RENAME TO {o};"
+            "ALTER TABLE {s} RENAME TO {l};"
+            "DROP TABLE {o};"
+            "ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk};"
+        ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
+                 spk=pgsql.Identifier(f"{staging}_pk"),
+                 lpk=pgsql.Identifier(f"{live}_pkey")))
+        for name, definition in wanted:  # under the live table's index names again
+            body = pgload.index_body(definition)
+            ready = built.pop(body, None) if body else None
+            if ready:
+                cr.execute(pgsql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    pgsql.Identifier(ready), pgsql.Identifier(name)))
+            else:  # not built by the load: built now, from PostgreSQL's own text
                 cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for definition in indexes:  # read from pg_indexes: PostgreSQL's own text
                 cr.execute(definition)

@@ -18,6 +18,7 @@ from . import (
     test_databricks_warehouse,
     test_lakehouse_backend,
     test_lakehouse_dialect,
+    test_lakehouse_pgload,
     test_lakehouse_sandbox,
     test_lakehouse_types,
     test_quality_demo,
