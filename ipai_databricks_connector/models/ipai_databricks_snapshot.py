@@ -371,9 +371,7 @@ class IpaiDatabricksSnapshot(models.Model):
         nul_report = {}
         stream = pgload.CopyStream(pgload.with_ids(batches, first_id, nul_report))
         stream.nul_report = nul_report
-        # FREEZE: the table is new in this subtransaction, so its rows are written frozen;
-        # the index builds' scans then do not rewrite every page to set hint bits.
-        copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
+        copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             staging, pgsql.SQL(", ").join(columns))
         cr._obj.copy_expert(copy.as_string(cr._obj), stream, size=1 << 20)
         if self.mode == "full":
