@@ -6,6 +6,7 @@ record batch at a time: memory stays at about one batch whatever the table size.
 
 import io
 import json
+import re
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -109,3 +110,24 @@ class CopyStream(io.RawIOBase):
         data = self.read(len(b))
         b[: len(data)] = data
         return len(data)
+
+
+# PostgreSQL's own text of an index (pg_indexes.indexdef): name, table, then the rest.
+_INDEXDEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (?:ONLY )?(\S+) (USING .+)$", re.S)
+
+
+def index_body(indexdef):
+    """``(unique, "USING btree (x_col)")`` of an index definition: what it indexes, whatever
+    its name and table; None when the text is not in PostgreSQL's usual form."""
+    match = _INDEXDEF.match(indexdef or "")
+    return (bool(match.group(1)), match.group(4)) if match else None
+
+
+def index_on(indexdef, name_sql, table_sql):
+    """The definition of the same index under ``name_sql`` on ``table_sql`` (both quoted
+    identifiers), or None (see ``index_body``)."""
+    body = index_body(indexdef)
+    if body is None:
+        return None
+    unique, rest = body
+    return "CREATE %sINDEX %s ON %s %s" % ("UNIQUE " if unique else "", name_sql, table_sql, rest)

@@ -37,7 +37,9 @@ class IpaiDatabricks(models.AbstractModel):
     def _transport(self, workspace):
         """A Databricks REST transport (see lakehouse/statement_client.py) over the gateway,
         so every call gets the vault credentials, breaker, retry and call log."""
-        service = workspace.service_id
+        # sudo: Databricks Users and Managers need not be Gateway Users; the workspace
+        # (which they may read) names the one service its calls go through.
+        service = workspace.service_id.sudo()
         if not service:
             raise errors.DatabricksError(
                 self.env._("Workspace %s has no gateway service.", workspace.display_name)
@@ -48,8 +50,7 @@ class IpaiDatabricks(models.AbstractModel):
             allowed_company_ids=service.company_id.ids or self.env.companies.ids
         )
         code = service.code
-        # sudo: the service's timeouts, for the same users (they need not read the service).
-        connect, read = service.sudo().connect_timeout, service.sudo().read_timeout
+        connect, read = service.connect_timeout, service.read_timeout
 
         def transport(method, path, json=None, params=None, timeout=None):
             # A statement the warehouse may hold for its wait_timeout needs a longer read

@@ -17,6 +17,9 @@ from ..lakehouse import errors, pgload, quality
 from ..lakehouse.statement_client import manifest_arrow_schema
 from .ipai_databricks_view import DONE_STATES
 
+# A refresh job that finds the SQL warehouse starting comes back this much later.
+WAREHOUSE_RETRY_SECONDS = 10
+
 
 class IpaiDatabricksSnapshot(models.Model):
     _name = "ipai.databricks.snapshot"
@@ -208,6 +211,8 @@ class IpaiDatabricksSnapshot(models.Model):
             else:
                 if self.as_of_version >= 0:
                     vals["delta_version"] = self.as_of_version
+                if self.env.context.get("job_uuid"):
+                    self._wait_for_warehouse(ws)
                 client = self.env["ipai.databricks"]._statement_client(ws)
                 # The warehouse holds the answer until the query ends (up to 50 s), then
                 # the client polls: no backoff sleep past the end of a short query.
@@ -220,6 +225,33 @@ class IpaiDatabricksSnapshot(models.Model):
             return self._handle(exc)
         self.write(vals)
         return self.env._("Query done.")
+
+    def _wait_for_warehouse(self, ws):
+        """In a queue job: a SQL warehouse that does not run is asked to start, and the job
+        comes back a few seconds later (a retry that does not count against the job's
+        retries) instead of a worker waiting while the warehouse starts. A statement would
+        start it too, but then hold the worker for the whole start."""
+        state = ws._wake_warehouse()
+        if state in ("DELETING", "DELETED"):
+            raise UserError(self.env._("SQL warehouse %(id)s is %(state)s.", id=ws.warehouse_id,
+                                       state=state.lower()))
+        if state not in ("STARTING", "STOPPING", "STOPPED"):
+            return  # RUNNING, or a state the API does not name: the statement decides
+        # sudo: a system parameter, not user data.
+        raw = self.env["ir.config_parameter"].sudo().get_param(
+            "ipai_databricks_connector.warehouse_start_minutes", "20")
+        try:
+            limit = timedelta(minutes=float(raw))
+        except ValueError:
+            limit = timedelta(minutes=20)
+        if self.started_at and self.started_at < fields.Datetime.now() - limit:
+            raise UserError(self.env._(
+                "SQL warehouse %(id)s did not start within %(minutes)s minutes.",
+                id=ws.warehouse_id, minutes=raw))
+        raise RetryableJobError(
+            self.env._("SQL warehouse %(id)s is %(state)s: the refresh waits for it.",
+                       id=ws.warehouse_id, state=state.lower()),
+            seconds=WAREHOUSE_RETRY_SECONDS, ignore_retry=True)
 
     def _query(self):
         view = self.view_id
@@ -342,7 +374,37 @@ class IpaiDatabricksSnapshot(models.Model):
         copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             staging, pgsql.SQL(", ").join(columns))
         cr._obj.copy_expert(copy.as_string(cr._obj), stream, size=1 << 20)
+        if self.mode == "full":
+            self._index_staging()
         return stream
+
+    def _table_indexes(self, table):
+        """[(name, definition)] of the table's indexes but its primary key, by name."""
+        self.env.cr.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = quote_ident(%s)::regclass AND NOT i.indisprimary "
+            "ORDER BY c.relname", [table])
+        return self.env.cr.fetchall()
+
+    def _index_staging(self):
+        """A full refresh builds the live table's primary key and indexes (one per generated
+        field) on the staging table right after the COPY, under temporary names: the publish
+        then only renames, and readers of the live table wait for a rename, not for the
+        index builds."""
+        cr = self.env.cr
+        live, staging = self.view_id.model_name, self._staging_table()
+        # Sorting in memory builds each index several times faster than the 4 MB default;
+        # LOCAL: for this transaction only.
+        cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
+            s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
+        table = pgsql.Identifier(staging).as_string(cr._obj)
+        for n, (_name, definition) in enumerate(self._table_indexes(live)):
+            name = pgsql.Identifier(f"ipai_stg{self.id}_{n}").as_string(cr._obj)
+            statement = pgload.index_on(definition, name, table)
+            if statement:  # PostgreSQL's own text, on our staging table
+                cr.execute(statement)
 
     def _job_quality(self):
         """Evaluate the view's rules on the staging table; block publication on failure."""
@@ -430,26 +492,32 @@ class IpaiDatabricksSnapshot(models.Model):
         if self.mode == "incremental":
             cr.execute(pgsql.SQL("INSERT INTO {l} SELECT * FROM {s}; DROP TABLE {s}").format(
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
-        else:
-            old = f"{live}__old{self.id}"
-            # The staging table was made without indexes (a faster COPY): the live table's
-            # indexes (one per generated field) are built again on it under their names.
-            cr.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                       "AND tablename = %s AND indexname <> %s", [live, f"{live}_pkey"])
-            indexes = [row[0] for row in cr.fetchall()]
-            # Named explicitly: PostgreSQL would truncate a long generated name.
-            cr.execute(pgsql.SQL(
-                "ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id);"
-                "ALTER TABLE {l} RENAME TO {o};"
-                "ALTER TABLE {s} RENAME TO {l};"
-                "DROP TABLE {o};"
-                "ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk};"
-            ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
-                     spk=pgsql.Identifier(f"{staging}_pk"),
-                     lpk=pgsql.Identifier(f"{live}_pkey")))
-            if indexes:
-                # Sorting in memory builds each index several times faster than the 4 MB
-                # default; LOCAL: for this transaction only.
+            return
+        old = f"{live}__old{self.id}"
+        wanted = self._table_indexes(live)
+        # Built by the load under temporary names (see _index_staging), by what they index.
+        built = {pgload.index_body(d): name for name, d in self._table_indexes(staging)
+                 if pgload.index_body(d)}
+        cr.execute("SELECT 1 FROM pg_index WHERE indrelid = quote_ident(%s)::regclass "
+                   "AND indisprimary", [staging])
+        if not cr.fetchone():  # a staging table loaded before the load built its key
+            cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
+                s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
+        # Named explicitly: PostgreSQL would truncate a long generated name.
+        cr.execute(pgsql.SQL(
+            "ALTER TABLE {l} RENAME TO {o};"
+            "ALTER TABLE {s} RENAME TO {l};"
+            "DROP TABLE {o};"
+            "ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk};"
+        ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
+                 spk=pgsql.Identifier(f"{staging}_pk"),
+                 lpk=pgsql.Identifier(f"{live}_pkey")))
+        for name, definition in wanted:  # under the live table's index names again
+            body = pgload.index_body(definition)
+            ready = built.pop(body, None) if body else None
+            if ready:
+                cr.execute(pgsql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    pgsql.Identifier(ready), pgsql.Identifier(name)))
+            else:  # not built by the load: built now, from PostgreSQL's own text
                 cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for definition in indexes:  # read from pg_indexes: PostgreSQL's own text
                 cr.execute(definition)

@@ -1,11 +1,16 @@
 import os
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
 from ..lakehouse import errors
 from ..lakehouse.local_backend import LocalLakehouse
+from .ipai_databricks_view import MANAGER_GROUP
+
+# The states of the SQL Warehouses API.
+WAREHOUSE_STATES = [("STARTING", "Starting"), ("RUNNING", "Running"), ("STOPPING", "Stopping"),
+                    ("STOPPED", "Stopped"), ("DELETING", "Deleting"), ("DELETED", "Deleted")]
 
 
 def default_local_root(dbname):
@@ -41,6 +46,11 @@ class IpaiDatabricksWorkspace(models.Model):
         "in the gateway's encrypted vault.",
     )
     warehouse_id = fields.Char(string="SQL warehouse id")
+    warehouse_state = fields.Selection(
+        WAREHOUSE_STATES, readonly=True, copy=False,
+        help="As the SQL Warehouses API last reported it (see Checked at).")
+    warehouse_size = fields.Char(readonly=True, copy=False, help="The warehouse's cluster size.")
+    warehouse_checked_at = fields.Datetime(string="Checked at", readonly=True, copy=False)
     catalog = fields.Char(default="main")
     schema_name = fields.Char(string="Schema", default="default")
     # Result links (EXTERNAL_LINKS): the endpoint names the URLs, so they are held to
@@ -172,9 +182,64 @@ class IpaiDatabricksWorkspace(models.Model):
             lake.execute("SELECT 1 AS ok").read_all()
             return self.env._("Local lakehouse at %(root)s: %(n)s Delta table(s).",
                               root=lake.root, n=len(tables))
-        transport = self.env["ipai.databricks"]._transport(self)
-        warehouse = transport("GET", f"/api/2.0/sql/warehouses/{self.warehouse_id}")
-        transport("GET", "/api/2.0/clusters/list")
+        warehouse = self._fetch_warehouse()
+        self.env["ipai.databricks"]._transport(self)("GET", "/api/2.0/clusters/list")
         return self.env._("SQL warehouse %(name)s is %(state)s.",
                           name=warehouse.get("name") or self.warehouse_id,
                           state=warehouse.get("state") or "?")
+
+    # -- SQL warehouse -------------------------------------------------------------------
+
+    def _warehouse_path(self, action=""):
+        self.ensure_one()
+        if self.backend != "databricks":
+            raise UserError(self.env._("Workspace %s has no SQL warehouse: it is a local one.",
+                                       self.display_name))
+        return f"/api/2.0/sql/warehouses/{self.warehouse_id}{action}"
+
+    def _fetch_warehouse(self):
+        """GET the warehouse and record its state and size on the workspace."""
+        info = self.env["ipai.databricks"]._transport(self)("GET", self._warehouse_path())
+        known = dict(WAREHOUSE_STATES)
+        # sudo: the remote warehouse's state, recorded for whoever looks at it (a refresh
+        # job of a Databricks User included); no user-entered data.
+        self.sudo().write({
+            "warehouse_state": info.get("state") if info.get("state") in known else False,
+            "warehouse_size": info.get("cluster_size") or False,
+            "warehouse_checked_at": fields.Datetime.now()})
+        return info
+
+    def _check_warehouse_manager(self):
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(self.env._("Only Databricks Managers may start or stop a SQL "
+                                         "warehouse."))
+
+    def action_refresh_warehouse(self):
+        for ws in self:
+            ws._fetch_warehouse()
+        return True
+
+    def action_start_warehouse(self):
+        """Ask the warehouse to start (it runs a few seconds to minutes later)."""
+        self._check_warehouse_manager()
+        for ws in self:
+            self.env["ipai.databricks"]._transport(ws)("POST", ws._warehouse_path("/start"))
+            ws._fetch_warehouse()
+        return True
+
+    def action_stop_warehouse(self):
+        self._check_warehouse_manager()
+        for ws in self:
+            self.env["ipai.databricks"]._transport(ws)("POST", ws._warehouse_path("/stop"))
+            ws._fetch_warehouse()
+        return True
+
+    def _wake_warehouse(self):
+        """The warehouse's state after asking a stopped (or stopping) one to start: the
+        system's own call for a refresh, so no manager check."""
+        self.ensure_one()
+        state = self._fetch_warehouse().get("state")
+        if state in ("STOPPED", "STOPPING"):
+            self.env["ipai.databricks"]._transport(self)("POST", self._warehouse_path("/start"))
+            state = self._fetch_warehouse().get("state")
+        return state

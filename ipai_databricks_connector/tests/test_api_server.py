@@ -13,7 +13,7 @@ import requests
 
 from odoo.tests import BaseCase
 
-from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 
 TOKEN = "dapi-local-test"

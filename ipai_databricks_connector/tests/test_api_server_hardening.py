@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import requests
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import sql
 
 from odoo.addons.ipai_microservices_gateway.tests.common import free_port
 from odoo.tests import BaseCase
 
-from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 
 TOKEN = "dapi-hardening"
@@ -114,7 +116,7 @@ class TestCommandLineServer(ApiServerCase):
     def start_cli(self, *extra):
         port = free_port()
         code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                "from lakehouse.api_server import main; main(sys.argv[2:])")
+                "from lakehouse.devserver import main; main(sys.argv[2:])")
         proc = subprocess.Popen(  # our own server, fixed arguments
             [sys.executable, "-c", code, str(MODULE_DIR), "--port", str(port),
              "--data", str(self.root), "--token", TOKEN, *extra],
@@ -147,3 +149,12 @@ class TestCommandLineServer(ApiServerCase):
             "wait_timeout": "10s"}).json()
         self.assertTrue(answer["result"]["external_links"][0]["external_link"].startswith(
             "http://lake.internal:9/ipai-external/"))
+
+    def test_the_warehouse_begins_stopped_and_the_sdk_starts_and_stops_it(self):
+        url = self.start_cli("--warehouse-stopped", "--warehouse-start-seconds", "0.5")
+        w = WorkspaceClient(host=url, token=TOKEN, auth_type="pat")
+        self.assertEqual(w.warehouses.get("local-warehouse").state, sql.State.STOPPED)
+        self.assertEqual(w.warehouses.start("local-warehouse").result().state,
+                         sql.State.RUNNING)
+        self.assertEqual(w.warehouses.stop("local-warehouse").result().state,
+                         sql.State.STOPPED)

@@ -20,7 +20,7 @@ from databricks.sdk.service import jobs, sql
 
 from odoo.tests import BaseCase
 
-from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 
 TOKEN = "dapi-sdk-test"
@@ -271,11 +271,36 @@ class TestApiServerWithTheSdk(BaseCase):
 
     # -- compute --------------------------------------------------------------------------
 
+    def test_a_statement_starts_a_stopped_warehouse_and_waits_for_it(self):
+        self.w.warehouses.stop(WH).result()
+        self.addCleanup(lambda: self.w.warehouses.start(WH).result())
+        submitted = self.execute("SELECT count(*) AS n FROM lab.gold.typed", wait="0s")
+        self.assertEqual(submitted.status.state, sql.StatementState.PENDING,
+                         "waiting for the warehouse")
+        self.assertEqual(self.w.warehouses.get(WH).state, sql.State.STARTING)
+        deadline = time.monotonic() + 30
+        response = submitted
+        while response.status.state in (sql.StatementState.PENDING,
+                                        sql.StatementState.RUNNING):
+            self.assertLess(time.monotonic(), deadline, "the warehouse never started")
+            time.sleep(0.2)
+            response = self.w.statement_execution.get_statement(submitted.statement_id)
+        self.assertEqual(response.status.state, sql.StatementState.SUCCEEDED)
+        self.assertEqual(response.result.data_array, [["25"]])
+        self.assertEqual(self.w.warehouses.get(WH).state, sql.State.RUNNING)
+
     def test_warehouses_and_clusters_on_the_sdk_paths(self):
         self.assertEqual([w.id for w in self.w.warehouses.list()], [WH])
-        self.w.warehouses.stop(WH)
-        self.assertEqual(self.w.warehouses.get(WH).state, sql.State.STOPPED)
-        self.w.warehouses.start(WH)
-        self.assertEqual(self.w.warehouses.get(WH).state, sql.State.RUNNING)
+        self.addCleanup(lambda: self.w.warehouses.start(WH).result())
+        seen = []
+        stopped = self.w.warehouses.stop(WH).result(callback=lambda w: seen.append(w.state))
+        self.assertEqual(stopped.state, sql.State.STOPPED)
+        self.assertEqual(seen[:1], [sql.State.STOPPING], "the SDK's waiter saw it stopping")
+        self.assertEqual(self.w.warehouses.get(WH).num_clusters, 0)
+        self.w.warehouses.stop(WH)  # already stopped: nothing to do, no error
+        seen.clear()
+        running = self.w.warehouses.start(WH).result(callback=lambda w: seen.append(w.state))
+        self.assertEqual((running.state, running.cluster_size), (sql.State.RUNNING, "2X-Small"))
+        self.assertEqual(seen[:1], [sql.State.STARTING])
         self.assertEqual([c.cluster_id for c in self.w.clusters.list()], ["local-cluster"])
         self.assertEqual(self.w.clusters.get("local-cluster").cluster_name, "Local DuckDB")

@@ -1,5 +1,5 @@
 """The Databricks backend, end to end: Odoo -> gateway -> HTTP -> the local
-Databricks-compatible server (lakehouse/api_server.py) -> Delta tables."""
+Databricks-compatible server (lakehouse/devserver/) -> Delta tables."""
 
 import shutil
 import tempfile
@@ -16,7 +16,7 @@ from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 from .common import drain, sales_table
 

@@ -18,7 +18,7 @@ import requests
 from odoo.tests import BaseCase
 
 from ..lakehouse import sandbox
-from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 
 GOLD = "demo.gold.sales"

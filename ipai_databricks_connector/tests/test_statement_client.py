@@ -13,7 +13,7 @@ from odoo.addons.ipai_microservices_gateway.tests.common import loopback_request
 from odoo.tests import BaseCase
 
 from ..lakehouse import errors, statement_client
-from ..lakehouse.api_server import DatabricksApiServer
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 
 sc = statement_client

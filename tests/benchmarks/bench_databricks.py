@@ -245,7 +245,7 @@ def bare_copy(registry, root, columns):
 def start_api_server(root):
     port = free_port()
     code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-            "from lakehouse.api_server import main; main()")
+            "from lakehouse.devserver import main; main()")
     server = subprocess.Popen(
         [sys.executable, "-c", code, str(ADDON), "--port", str(port), "--data", root,
          "--token", TOKEN],

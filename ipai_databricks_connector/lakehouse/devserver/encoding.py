@@ -1,0 +1,124 @@
+"""Values as a warehouse sends them: manifest column types, JSON_ARRAY cells, statement
+parameters bound as Python values."""
+
+import datetime as dt
+import decimal
+import json
+import re
+import time
+
+import pyarrow as pa
+
+from ..local_backend import _TOKEN
+from .errors import ApiError
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def iso(epoch):
+    stamp = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def column_type(t):
+    """Arrow type -> (type_text, type_name, extra) as in a Databricks manifest."""
+    if pa.types.is_decimal(t):
+        return "DECIMAL(%d,%d)" % (t.precision, t.scale), "DECIMAL", {
+            "type_precision": t.precision, "type_scale": t.scale}
+    simple = [(pa.types.is_boolean, "BOOLEAN", "BOOLEAN"), (pa.types.is_int8, "TINYINT", "BYTE"),
+              (pa.types.is_int16, "SMALLINT", "SHORT"), (pa.types.is_int32, "INT", "INT"),
+              (pa.types.is_integer, "BIGINT", "LONG"), (pa.types.is_float32, "FLOAT", "FLOAT"),
+              (pa.types.is_floating, "DOUBLE", "DOUBLE"), (pa.types.is_date, "DATE", "DATE"),
+              (pa.types.is_string, "STRING", "STRING"),
+              (pa.types.is_large_string, "STRING", "STRING"),
+              (pa.types.is_binary, "BINARY", "BINARY"), (pa.types.is_null, "VOID", "NULL")]
+    if pa.types.is_timestamp(t):  # Databricks: TIMESTAMP is zoned (UTC), TIMESTAMP_NTZ is not
+        return ("TIMESTAMP", "TIMESTAMP", {}) if t.tz else ("TIMESTAMP_NTZ", "TIMESTAMP_NTZ", {})
+    for test, text, name in simple:
+        if test(t):
+            return text, name, {}
+    if pa.types.is_map(t):
+        return "MAP<%s, %s>" % (column_type(t.key_type)[0], column_type(t.item_type)[0]), \
+            "MAP", {}
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return "ARRAY<%s>" % column_type(t.value_type)[0], "ARRAY", {}
+    if pa.types.is_struct(t):
+        fields = ", ".join("%s: %s" % (f.name, column_type(f.type)[0]) for f in t)
+        return "STRUCT<%s>" % fields, "STRUCT", {}
+    if pa.types.is_interval(t) or pa.types.is_duration(t):
+        return "INTERVAL DAY TO SECOND", "INTERVAL", {"type_interval_type": "DAY TO SECOND"}
+    return str(t).upper(), "USER_DEFINED_TYPE", {}
+
+
+def _text(value):
+    """One JSON_ARRAY cell: Databricks sends every value as a string (or null)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(repr(value), repr(value))
+    if isinstance(value, dt.datetime):
+        if value.tzinfo:
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+        return value.isoformat()
+    if isinstance(value, (dt.date, decimal.Decimal, int)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return json.dumps(_json_value(value), default=str, separators=(",", ":"))  # as Databricks
+
+
+def _json_value(value):
+    """Nested values as Databricks writes them: a map is a JSON object."""
+    if isinstance(value, list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): _json_value(v) for k, v in value}  # pyarrow's map: (key, value)
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, (dt.date, dt.datetime, decimal.Decimal)):
+        return _text(value)
+    return value
+
+
+def data_array(table):
+    columns = [[_text(v) for v in col.to_pylist()] for col in table.columns]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def param_value(param):
+    """Statement parameter {name, value, type} -> Python value bound by DuckDB (never SQL text)."""
+    value, kind = param.get("value"), (param.get("type") or "STRING").upper().replace(" ", "")
+    if value is None:
+        return None
+    try:
+        if kind in ("INT", "INTEGER", "BIGINT", "LONG", "SMALLINT", "SHORT", "TINYINT", "BYTE"):
+            return int(value)
+        if kind.startswith(("DECIMAL", "NUMERIC")):
+            match = re.match(r"^\w+\((\d+),(\d+)\)$", kind)
+            number = decimal.Decimal(value)
+            return number.quantize(decimal.Decimal(1).scaleb(-int(match.group(2)))) \
+                if match else number
+        if kind in ("DOUBLE", "FLOAT", "REAL"):
+            return float(value)
+        if kind == "DATE":
+            return dt.date.fromisoformat(value)
+        if kind.startswith("TIMESTAMP"):
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if kind == "BOOLEAN":
+            if value.lower() not in ("true", "false"):
+                raise ValueError(value)
+            return value.lower() == "true"
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        raise ApiError(400, "Parameter %r: cannot read %r as %s (%s)"
+                       % (param.get("name"), value, kind, exc)) from exc
+    return str(value)
+
+
+def used_params(sql, values):
+    """Only markers present in the SQL are bound (DuckDB rejects extra parameters)."""
+    names = {m.group(1) for m in _TOKEN.finditer(sql) if m.group(1)}
+    return {k: v for k, v in values.items() if k in names}

@@ -1,0 +1,207 @@
+"""The local Databricks REST API server: HTTP plumbing, authentication, routing, faults on
+demand and bounded state. The API areas are mixins: ``statements`` (Statement Execution
+API 2.0), ``jobs`` (Jobs 2.1), ``warehouses`` (SQL warehouses, clusters)."""
+
+import json
+import os
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from ..local_backend import LocalLakehouse
+from . import jobs, statements, warehouses
+from .errors import ApiError
+
+_ROUTES = [*statements.ROUTES, *jobs.ROUTES, *warehouses.ROUTES,
+           ("POST", r"/ipai-test/faults", "_test_faults"),
+           ("POST", r"/ipai-test/expire-links", "_test_expire")]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format, *args):  # silence the access log
+        return
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, headers, payload = self.server.owner.dispatch(self, body)
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
+class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
+                          warehouses.WarehousesMixin):
+    """A Databricks workspace on loopback (see the package docstring)."""
+
+    def __init__(self, root, token, host="127.0.0.1", port=0, storage_options=None,
+                 chunk_rows=50_000, link_ttl=900.0, warehouse_id="local-warehouse",
+                 public_url=None, test_endpoints=False, keep_runs=1000,
+                 warehouse_state="RUNNING", warehouse_start_seconds=1.0,
+                 warehouse_stop_seconds=0.5):
+        self.root, self.token, self.warehouse_id = str(root), token, warehouse_id
+        self.lake = LocalLakehouse(root, storage_options)
+        self.chunk_rows, self.link_ttl = max(1, int(chunk_rows)), float(link_ttl)
+        self.inline_limit, self.result_ttl = statements.INLINE_LIMIT, 3600.0
+        self.pending_delay = 0.0  # seconds a statement waits "for the warehouse" (tests cancel)
+        self.requests = []
+        self._lock = threading.RLock()
+        self._init_warehouse(warehouse_state, warehouse_start_seconds, warehouse_stop_seconds)
+        self._faults, self._statements, self._links = [], {}, {}
+        self._runs, self._tokens, self._next_id = {}, {}, 1000
+        self._jobs_file = None if "://" in self.root else os.path.join(self.root, "_jobs.json")
+        self._jobs = self._load_jobs()
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.owner = self
+        self.port = self._httpd.server_address[1]
+        self.url = "http://%s:%d" % (host, self.port)
+        # Links are built on this address, never on the request's Host header (which
+        # a client chooses, so it could point links anywhere).
+        self.public_url = (public_url or self.url).rstrip("/")
+        self.keep_runs = max(1, int(keep_runs))
+        self._thread = None
+        self._routes = [(verb, re.compile(pattern + "$"), getattr(self, name))
+                        for verb, pattern, name in _ROUTES
+                        if test_endpoints or not pattern.startswith("/ipai-test/")]
+
+    # lifecycle
+    def start(self):
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,),
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # faults and links on demand
+    def inject(self, path_prefix, status, count=1, error_code=None, retry_after=None):
+        """The next ``count`` requests under ``path_prefix`` answer ``status`` (error body)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        with self._lock:
+            self._faults.append({"prefix": path_prefix, "status": int(status), "count": int(count),
+                                 "error_code": error_code, "retry_after": retry_after})
+
+    def expire_links(self):
+        """Every external link issued so far is expired from now on."""
+        with self._lock:
+            for link in self._links.values():
+                link["expires"] = min(link["expires"], time.time() - 1)
+            return len(self._links)
+
+    def _new_id(self):
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    # HTTP plumbing
+    def dispatch(self, handler, body):
+        parts = urlsplit(handler.path)
+        path, method = parts.path, handler.command
+        with self._lock:
+            self.requests.append((method, path))
+        try:
+            self._fault(path)
+            if path.startswith("/ipai-external/"):
+                return self._serve_link(path.rsplit("/", 1)[-1])
+            auth = handler.headers.get("Authorization") or ""
+            if not secrets.compare_digest(auth.encode(), ("Bearer %s" % self.token).encode()):
+                raise ApiError(401, "Credential was not sent or was of an unsupported type "
+                               "for this API.", "UNAUTHENTICATED")
+            try:
+                data = json.loads(body) if body.strip() else {}
+            except ValueError as exc:
+                raise ApiError(400, "Invalid JSON given in the body of the request",
+                               "MALFORMED_REQUEST") from exc
+            if not isinstance(data, dict):
+                raise ApiError(400, "The body of the request must be a JSON object",
+                               "MALFORMED_REQUEST")
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            for route_method, pattern, func in self._routes:
+                match = pattern.match(path)
+                if match and route_method == method:
+                    return self._json(200, func(data, query, *match.groups()))
+            raise ApiError(404, "No API found for '%s %s'" % (method, path), "ENDPOINT_NOT_FOUND")
+        except (KeyError, TypeError, ValueError) as exc:  # a malformed request, not a crash
+            return self._json(400, {"error_code": "INVALID_PARAMETER_VALUE",
+                                    "message": "Malformed request: %s" % exc})
+        except OSError as exc:
+            return self._json(500, {"error_code": "INTERNAL_ERROR", "message": str(exc)})
+        except ApiError as err:
+            headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
+            return self._json(err.status, {"error_code": err.error_code, "message": err.message},
+                              headers)
+        except Exception as exc:  # a handler bug answers 500; it never drops the connection
+            return self._json(500, {"error_code": "INTERNAL_ERROR",
+                                    "message": "%s: %s" % (type(exc).__name__, exc)})
+
+    @staticmethod
+    def _json(status, payload, headers=None):
+        return status, dict(headers or {}, **{"Content-Type": "application/json"}), \
+            json.dumps(payload).encode()
+
+    def _fault(self, path):
+        if path.startswith("/ipai-test/"):
+            return  # the control endpoints never fail
+        with self._lock:
+            for fault in self._faults:
+                if fault["count"] > 0 and path.startswith(fault["prefix"]):
+                    fault["count"] -= 1
+                    raise ApiError(fault["status"], "Injected fault (HTTP %d)" % fault["status"],
+                                   fault["error_code"], fault["retry_after"])
+
+    def _purge(self):
+        """Results are kept for ``result_ttl``, then CLOSED; after twice that, statements
+        and their links are forgotten, so a long-running server keeps bounded state.
+        Only the last ``keep_runs`` job runs are kept. Called with the lock held."""
+        now = time.time()
+        for sid, old in list(self._statements.items()):
+            if old.state == "SUCCEEDED" and old.created < now - self.result_ttl:
+                old.state, old.chunks = "CLOSED", []
+            if old.done.is_set() and old.created < now - 2 * self.result_ttl:
+                del self._statements[sid]
+        for token, link in list(self._links.items()):
+            if link["expires"] < now - self.result_ttl or link["statement"] not in \
+                    self._statements:
+                del self._links[token]
+        ended = sorted((rid for rid, r in self._runs.items()
+                        if (r["run"].get("state") or {}).get("life_cycle_state") == "TERMINATED"))
+        for rid in ended[:max(0, len(self._runs) - self.keep_runs)]:
+            self._runs.pop(rid, None)
+        self._tokens = {k: v for k, v in self._tokens.items() if v in self._runs}
+
+
+    # --- test control (bearer auth, for a server in another process) ----------------------
+    def _test_faults(self, req, query):
+        if "pending_delay" in req:
+            self.pending_delay = float(req["pending_delay"])
+        if "warehouse_start_seconds" in req:
+            self.warehouse_start_seconds = float(req["warehouse_start_seconds"])
+        if req.get("path_prefix"):
+            self.inject(req["path_prefix"], int(req.get("status") or 503),
+                        int(req.get("count") or 1), req.get("error_code"), req.get("retry_after"))
+        return {}
+
+    def _test_expire(self, req, query):
+        return {"expired": self.expire_links()}

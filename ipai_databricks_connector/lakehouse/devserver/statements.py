@@ -1,0 +1,242 @@
+"""Statement Execution API 2.0 of the local server: INLINE and EXTERNAL_LINKS results in
+chunks (JSON_ARRAY, ARROW_STREAM, CSV), wait_timeout, cancel, links that expire."""
+
+import csv
+import io
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+
+import duckdb
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from ..local_backend import SQLRefused
+from .encoding import column_type, data_array, iso, param_value, used_params
+from .errors import ApiError, InlineLimit, sql_failure
+
+INLINE_LIMIT = 25 * 1024 * 1024  # documented INLINE result limit
+_CHUNK_KEYS = ("chunk_index", "row_offset", "row_count", "byte_count")
+ROUTES = [
+    ("POST", r"/api/2\.0/sql/statements/?", "_execute"),
+    ("GET", r"/api/2\.0/sql/statements/([^/]+)", "_get_statement"),
+    ("GET", r"/api/2\.0/sql/statements/([^/]+)/result/chunks/(\d+)", "_get_chunk"),
+    ("POST", r"/api/2\.0/sql/statements/([^/]+)/cancel", "_cancel")]
+
+
+class _Statement:
+    def __init__(self, sid, req):
+        self.id, self.req = sid, req
+        self.disposition = (req.get("disposition") or "INLINE").upper()
+        self.format = (req.get("format") or "JSON_ARRAY").upper()
+        self.state, self.error, self.sql_state = "PENDING", None, None
+        self.schema, self.chunks, self.truncated = None, [], False
+        self.done, self.cancel = threading.Event(), threading.Event()
+        self.created = time.time()
+
+
+class StatementsMixin:
+    """Statements; the server gives ``lake``, ``warehouse_id``, ``chunk_rows``, ``link_ttl``,
+    ``inline_limit``, ``pending_delay``, ``public_url``, ``_lock``, ``_statements``, ``_links``,
+    ``_purge`` and the warehouse's ``start_warehouse`` / ``_wait_warehouse_running``."""
+
+    def _execute(self, req, query):
+        if not req.get("statement"):
+            raise ApiError(400, "statement is required")
+        if req.get("warehouse_id") != self.warehouse_id:
+            raise ApiError(404, "Warehouse %s does not exist." % req.get("warehouse_id"))
+        st = _Statement("01ef" + uuid.uuid4().hex[4:], req)
+        if st.disposition not in ("INLINE", "EXTERNAL_LINKS"):
+            raise ApiError(400, "Unknown disposition %s" % st.disposition)
+        if st.format not in ("JSON_ARRAY", "ARROW_STREAM", "CSV"):
+            raise ApiError(400, "Unknown format %s" % st.format)
+        if st.disposition == "INLINE" and st.format != "JSON_ARRAY":
+            raise ApiError(400, "The %s format is not supported with INLINE disposition; "
+                           "use EXTERNAL_LINKS." % st.format)
+        wait = re.match(r"^(\d+)s$", req.get("wait_timeout") or "10s")
+        if not wait or not (wait.group(1) == "0" or 5 <= int(wait.group(1)) <= 50):
+            raise ApiError(400, "wait_timeout must be 0s or between 5s and 50s")
+        on_timeout = (req.get("on_wait_timeout") or "CONTINUE").upper()
+        if on_timeout not in ("CONTINUE", "CANCEL"):
+            raise ApiError(400, "on_wait_timeout must be CONTINUE or CANCEL")
+        params = {p.get("name"): param_value(p) for p in req.get("parameters") or []}
+        self.start_warehouse()  # a statement wakes a stopped warehouse (then waits PENDING)
+        with self._lock:
+            self._purge()
+            self._statements[st.id] = st
+        answer = self._statement_json(st)  # snapshot first: an async submit answers PENDING
+        threading.Thread(target=self._run_statement, args=(st, req["statement"], params),
+                         daemon=True).start()
+        if int(wait.group(1)) == 0:
+            return answer
+        if not st.done.wait(int(wait.group(1))) and on_timeout == "CANCEL":
+            self._cancel({}, {}, st.id)
+        return self._statement_json(st)
+
+    def _run_statement(self, st, sql, params):
+        if self.pending_delay and st.cancel.wait(self.pending_delay):
+            return
+        if not self._wait_warehouse_running(st.cancel):
+            return
+        with self._lock:
+            if st.state != "PENDING":
+                return
+            st.state = "RUNNING"
+        try:
+            result = self._collect(st, sql, used_params(sql, params))
+            outcome = {"state": "SUCCEEDED"}
+            outcome.update(result)
+        except InlineLimit as exc:
+            outcome = {"state": "FAILED", "sql_state": "54000", "error": {
+                "error_code": "BAD_REQUEST", "message": str(exc)}}
+        except SQLRefused as exc:  # the sandbox runs one SELECT per statement
+            outcome = {"state": "FAILED", "sql_state": "0A000", "error": {
+                "error_code": "BAD_REQUEST",
+                "message": "[UNSUPPORTED_FEATURE] %s SQLSTATE: 0A000" % exc}}
+        except duckdb.Error as exc:
+            error, state = sql_failure(exc)
+            outcome = {"state": "FAILED", "error": error, "sql_state": state}
+        except Exception as exc:  # any backend failure ends the statement FAILED, as on a warehouse
+            outcome = {"state": "FAILED", "sql_state": "XX000", "error": {
+                "error_code": "INTERNAL_ERROR", "message": "%s: %s SQLSTATE: XX000"
+                % (type(exc).__name__, exc)}}
+        with self._lock:
+            if st.state == "RUNNING":  # a cancel wins over a late result
+                for key, value in outcome.items():
+                    setattr(st, key, value)
+        st.done.set()
+
+    def _collect(self, st, sql, params):
+        reader = self.lake.execute(sql, params, catalog=st.req.get("catalog"),
+                                   schema=st.req.get("schema"))
+        limit = st.req.get("row_limit")
+        limit = int(limit) if limit not in (None, "") else None
+        batches, rows, truncated = [], 0, False
+        for batch in reader:
+            if st.cancel.is_set():
+                break
+            batches.append(batch)
+            rows += batch.num_rows
+            if limit is not None and rows > limit:
+                truncated = True
+                break
+        table = pa.Table.from_batches(batches, reader.schema)
+        byte_limit = st.req.get("byte_limit")
+        if byte_limit and table.nbytes > int(byte_limit):  # approximate, by average row size
+            keep = int(int(byte_limit) * table.num_rows / table.nbytes)
+            table, truncated = table.slice(0, keep), True
+        if limit is not None and table.num_rows > limit:
+            table = table.slice(0, limit)
+        chunks, total_bytes = [], 0
+        for offset in range(0, table.num_rows, self.chunk_rows):  # empty result: no chunk
+            part = table.slice(offset, self.chunk_rows)
+            data = self._encode(part, st)
+            size = len(data) if isinstance(data, bytes) else len(json.dumps(data))
+            total_bytes += size
+            if st.disposition == "INLINE" and total_bytes > self.inline_limit:
+                raise InlineLimit(self.inline_limit)
+            chunks.append({"chunk_index": len(chunks), "row_offset": offset,
+                           "row_count": part.num_rows, "byte_count": size, "data": data})
+        return {"schema": table.schema, "chunks": chunks, "truncated": truncated}
+
+    @staticmethod
+    def _encode(part, st):
+        if st.disposition == "INLINE":
+            return data_array(part)
+        if st.format == "ARROW_STREAM":
+            sink = pa.BufferOutputStream()
+            with ipc.new_stream(sink, part.schema) as writer:
+                writer.write_table(part)
+            return sink.getvalue().to_pybytes()
+        if st.format == "CSV":
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(part.column_names)
+            writer.writerows(data_array(part))
+            return out.getvalue().encode()
+        return json.dumps(data_array(part)).encode()
+
+    def _statement(self, sid):
+        with self._lock:
+            st = self._statements.get(sid)
+        if st is None:
+            raise ApiError(404, "Statement %s not found" % sid, "NOT_FOUND")
+        return st
+
+    def _statement_json(self, st):
+        with self._lock:
+            status = {"state": st.state}
+            if st.error:
+                status.update(error=dict(st.error), sql_state=st.sql_state)
+            answer = {"statement_id": st.id, "status": status}
+            if st.state != "SUCCEEDED":
+                return answer
+            columns = []
+            for pos, field in enumerate(st.schema):
+                text, name, extra = column_type(field.type)
+                columns.append(dict(extra, name=field.name, type_text=text, type_name=name,
+                                    position=pos))
+            answer["manifest"] = {
+                "format": st.format, "schema": {"column_count": len(columns), "columns": columns},
+                "total_chunk_count": len(st.chunks), "truncated": st.truncated,
+                "total_row_count": sum(c["row_count"] for c in st.chunks),
+                "total_byte_count": sum(c["byte_count"] for c in st.chunks),
+                "chunks": [{k: c[k] for k in _CHUNK_KEYS} for c in st.chunks]}
+        answer["result"] = self._chunk_json(st, 0) if st.chunks else {}
+        return answer
+
+    def _chunk_json(self, st, index):
+        chunk = st.chunks[index]
+        meta = {k: chunk[k] for k in _CHUNK_KEYS}
+        if index + 1 < len(st.chunks):
+            meta.update(next_chunk_index=index + 1, next_chunk_internal_link=
+                        "/api/2.0/sql/statements/%s/result/chunks/%d" % (st.id, index + 1))
+        if st.disposition == "INLINE":
+            return dict(meta, data_array=chunk["data"])
+        token = secrets.token_urlsafe(32)
+        expires = time.time() + self.link_ttl
+        with self._lock:
+            self._links[token] = {"statement": st.id, "chunk": index, "expires": expires}
+        base = self.public_url
+        return {"external_links": [dict(meta, external_link="%s/ipai-external/%s" % (base, token),
+                                        expiration=iso(expires), http_headers={})]}
+
+    def _get_statement(self, req, query, sid):
+        return self._statement_json(self._statement(sid))
+
+    def _get_chunk(self, req, query, sid, index):
+        st, index = self._statement(sid), int(index)
+        if st.state != "SUCCEEDED":
+            raise ApiError(400, "Statement %s is %s; no result to fetch" % (sid, st.state),
+                           "BAD_REQUEST")
+        if index >= len(st.chunks):
+            raise ApiError(400, "chunk_index %d out of range (%d chunks)" % (index, len(st.chunks)))
+        return self._chunk_json(st, index)
+
+    def _cancel(self, req, query, sid):
+        st = self._statement(sid)
+        with self._lock:
+            if st.state in ("PENDING", "RUNNING"):
+                st.state = "CANCELED"
+                st.cancel.set()
+                st.done.set()
+        return {}
+
+    def _serve_link(self, token):
+        with self._lock:
+            link = self._links.get(token)
+            st = self._statements.get(link["statement"]) if link else None
+        now = time.time()
+        if link is None or st is None or st.state != "SUCCEEDED" or now > link["expires"]:
+            message = "Request has expired" if link else "Access Denied"  # S3 presigned style
+            expires = "<Expires>%s</Expires>" % iso(link["expires"]) if link else ""
+            xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                   "<Message>%s</Message>%s<ServerTime>%s</ServerTime><RequestId>%s</RequestId>"
+                   "</Error>" % (message, expires, iso(now), uuid.uuid4().hex[:16].upper()))
+            return 403, {"Content-Type": "application/xml"}, xml.encode()
+        kind = {"ARROW_STREAM": "application/vnd.apache.arrow.stream", "CSV": "text/csv"}
+        return 200, {"Content-Type": kind.get(st.format, "application/json")}, \
+            st.chunks[link["chunk"]]["data"]
