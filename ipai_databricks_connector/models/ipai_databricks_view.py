@@ -573,39 +573,62 @@ class IpaiDatabricksView(models.Model):
         return snaps
 
     @api.model
+    def _cron_progress(self, done=1, remaining=None):
+        """Commit one step of a scheduled run and report it to the scheduler, which
+        reschedules a run out of time at once. Called directly (a shell, a test), it
+        commits nothing: the work stays in its caller's transaction."""
+        if not self.env.context.get("ir_cron_progress_id"):
+            return True
+        return self.env["ir.cron"]._commit_progress(done, remaining=remaining)
+
     def _cron_refresh_due(self):
         now = fields.Datetime.now()
         views = self.search([("schedule", "!=", "manual"), ("model_id", "!=", False),
                              "|", ("next_refresh_at", "=", False), ("next_refresh_at", "<=", now)])
+        self._cron_progress(0, remaining=len(views))
         for view in views:
-            view.next_refresh_at = now + SCHEDULES[view.schedule]
-            if view.refresh_state == "running":
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    view._enqueue_refresh()
-            except (UserError, errors.DatabricksError) as exc:
-                # One bad view never stops the scheduled refresh of the others.
-                _logger.warning("Scheduled refresh of view %s skipped: %s", view.code, exc)
-                view.message_post(body=self.env._("Scheduled refresh skipped: %s", exc))
+            # a view another transaction is writing (a refresh publishing, an edit) is
+            # left to the next run rather than waited for
+            if view.try_lock_for_update(allow_referencing=True):
+                view.next_refresh_at = now + SCHEDULES[view.schedule]
+                if view.refresh_state != "running":
+                    try:
+                        with self.env.cr.savepoint():
+                            view._enqueue_refresh()
+                    except (UserError, errors.DatabricksError) as exc:
+                        # One bad view never stops the scheduled refresh of the others.
+                        _logger.warning("Scheduled refresh of view %s skipped: %s",
+                                        view.code, exc)
+                        view.message_post(body=self.env._("Scheduled refresh skipped: %s",
+                                                          exc))
+            if not self._cron_progress(1):
+                break
 
     @api.model
     def _cron_check_freshness(self):
         """A stale or failed view gets one open activity for its responsible user."""
         activity_type = self.env.ref("mail.mail_activity_data_todo")
-        for view in self.search([("model_id", "!=", False)]):
-            if view.freshness_status == "fresh" or not view.user_id:
-                continue
-            if view.activity_ids.filtered(lambda a, v=view: a.activity_type_id == activity_type
-                                          and a.user_id == v.user_id):
-                continue
-            view.activity_schedule(
-                activity_type_id=activity_type.id, user_id=view.user_id.id,
-                summary=self.env._(
-                    "Databricks view %(view)s is %(status)s", view=view.name,
-                    status=dict(view._fields["freshness_status"].selection)[
-                        view.freshness_status].lower()),
-                note=self.env._(
-                    "Data age %(age).1f h, SLO %(slo).1f h. %(error)s", age=view.data_age_hours,
-                    slo=view.freshness_slo_hours, error=view.last_error or ""),
-            )
+        views = self.search([("model_id", "!=", False)])
+        self._cron_progress(0, remaining=len(views))
+        for view in views:
+            view._schedule_freshness_activity(activity_type)
+            if not self._cron_progress(1):
+                break
+
+    def _schedule_freshness_activity(self, activity_type):
+        self.ensure_one()
+        if self.freshness_status == "fresh" or not self.user_id:
+            return
+        if self.activity_ids.filtered(lambda a: a.activity_type_id == activity_type
+                                      and a.user_id == self.user_id):
+            return
+        self.activity_schedule(
+            activity_type_id=activity_type.id, user_id=self.user_id.id,
+            summary=self.env._(
+                "Databricks view %(view)s is %(status)s", view=self.name,
+                status=dict(self._fields["freshness_status"].selection)[
+                    self.freshness_status].lower()),
+            note=self.env._(
+                "Data age %(age).1f h, SLO %(slo).1f h. %(error)s", age=self.data_age_hours,
+                slo=self.freshness_slo_hours, error=self.last_error or ""),
+        )

@@ -57,6 +57,29 @@ class TestForgedRecords(LakeCase):
         self.assertEqual(good.current_snapshot_id.state, "published")
         self.assertIn("skipped", bad.message_ids[:1].body)
 
+    def test_the_scheduled_refresh_commits_view_by_view_as_the_scheduler_runs_it(self):
+        """Run by the scheduler, each view's step is committed and counted: a worker
+        killed halfway keeps the views it queued, and the run says how far it got."""
+        self.lake.write_table(GOLD, sales_table(days=1))
+        views = self.make_view(code="due_a", schedule="hourly")
+        views |= self.make_view(code="due_b", schedule="daily")
+        cron = self.env.ref("ipai_databricks_connector.ir_cron_refresh_due_views")
+        with trap_jobs() as trap, self.enter_registry_test_mode():
+            cron.method_direct_trigger()
+        progress = self.env["ir.cron.progress"].search([("cron_id", "=", cron.id)],
+                                                       order="id desc", limit=1)
+        self.assertEqual((progress.done, progress.remaining), (2, 0))
+        self.assertTrue(trap.enqueued_jobs)
+        snapshots = self.env["ipai.databricks.snapshot"].search([("view_id", "in", views.ids)])
+        self.assertEqual(snapshots.view_id, views, "one refresh queued per due view")
+        self.assertEqual(len(snapshots), 2)
+        views.invalidate_recordset(["next_refresh_at"])
+        self.assertTrue(all(views.mapped("next_refresh_at")))
+        # due again only after their schedule: the next run queues nothing
+        with trap_jobs() as again, self.enter_registry_test_mode():
+            cron.method_direct_trigger()
+        self.assertEqual(again.enqueued_jobs, [])
+
 
 @tagged("post_install", "-at_install")
 class TestRefreshFailures(LakeCase):
