@@ -25,8 +25,8 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
 from . import errors, sandbox
+from .sql import qualify
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SHOW_TABLES = re.compile(
     r"(?is)^\s*SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+([`\w]+(?:\.[`\w]+)?))?"
     r"(?:\s+(?:LIKE\s+)?'((?:[^']|'')*)')?\s*;?\s*$")
@@ -178,14 +178,7 @@ def _generate(tree):
 def table_name(table, catalog=None, schema=None):
     """``catalog.schema.table`` of a sqlglot table, completed from the defaults, or None
     when it cannot be completed."""
-    parts = [p for p in (table.catalog, table.db, table.name) if p]
-    if len(parts) == 2 and catalog:
-        parts = [catalog, *parts]
-    elif len(parts) == 1 and catalog and schema:
-        parts = [catalog, schema, *parts]
-    if len(parts) != 3 or not all(_IDENT.match(p) for p in parts):
-        return None
-    return ".".join(parts)
+    return qualify((table.catalog, table.db, table.name), catalog, schema)
 
 
 def time_travel(table):

@@ -9,8 +9,8 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from . import dialect, sandbox
+from .sql import is_identifier, qualify
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _TOKEN = re.compile(
     r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|:([A-Za-z_]\w*)|[^'\":-]+|.", re.S
 )
@@ -21,7 +21,7 @@ SQLRefused = sandbox.SQLRefused
 
 def split_name(name):
     parts = name.split(".")
-    if len(parts) != 3 or not all(_IDENT.match(p) for p in parts):
+    if len(parts) != 3 or not all(is_identifier(p) for p in parts):
         raise ValueError("Table name must be catalog.schema.table: %r" % name)
     return parts
 
@@ -98,14 +98,14 @@ class LocalLakehouse:
             raise NotImplementedError("list_tables is only implemented for local roots")
         found = []
         for cat in sorted(os.listdir(self.root)) if os.path.isdir(self.root) else []:
-            if not (_IDENT.match(cat) and os.path.isdir(os.path.join(self.root, cat))):
+            if not (is_identifier(cat) and os.path.isdir(os.path.join(self.root, cat))):
                 continue  # the API server's job files, sql_task folders
             for sch in sorted(os.listdir(os.path.join(self.root, cat))):
                 if not os.path.isdir(os.path.join(self.root, cat, sch)):
                     continue
                 for tab in sorted(os.listdir(os.path.join(self.root, cat, sch))):
                     name = "%s.%s.%s" % (cat, sch, tab)
-                    if _IDENT.match(sch) and _IDENT.match(tab) and self.table_exists(name):
+                    if is_identifier(sch) and is_identifier(tab) and self.table_exists(name):
                         found.append(name)
         return found
 
@@ -215,14 +215,8 @@ class LocalLakehouse:
         described = dialect.describe_history(sql)
         if described is not None:
             written, limit = described
-            parts = written.split(".")
-            if len(parts) == 1 and catalog and schema:
-                parts = [catalog, schema, *parts]
-            elif len(parts) == 2 and catalog:
-                parts = [catalog, *parts]
-            name = ".".join(parts)
-            if len(parts) != 3 or not all(_IDENT.match(p) for p in parts) \
-                    or not self.table_exists(name):
+            name = qualify(written.split("."), catalog, schema)
+            if not name or not self.table_exists(name):
                 raise dialect.table_not_found(written)
             history = self._table(name).history(limit)
             return pa.table({

@@ -17,17 +17,16 @@ nulls (their ``checked_rows`` is the number of non-null values).
 
 import dataclasses
 import datetime as dt
-import re
 
 from deltalake import DeltaTable
 
 from . import sandbox
+from .sql import is_identifier
 
 KINDS = ("not_null", "unique", "between", "accepted_values", "regex", "min_row_count",
          "freshness")
 SEVERITIES = ("warn", "fail")
 DIALECTS = ("postgres", "duckdb")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 @dataclasses.dataclass
@@ -59,7 +58,7 @@ class RuleResult:
 
 
 def quote_ident(name):
-    if not isinstance(name, str) or not _IDENT.match(name):
+    if not is_identifier(name):
         raise ValueError("Invalid SQL identifier: %r" % (name,))
     return '"%s"' % name
 

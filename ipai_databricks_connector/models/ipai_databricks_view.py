@@ -15,6 +15,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..lakehouse import dialect, errors, sandbox
 from ..lakehouse.local_backend import split_name
+from ..lakehouse.sql import is_identifier
 from ..lakehouse.statement_client import manifest_arrow_schema
 from ..lakehouse.types import arrow_field_spec, exact_limit, humanize, is_key, type_text
 from .ipai_databricks import JOB_CHANNEL
@@ -23,7 +24,6 @@ _logger = logging.getLogger(__name__)
 USER_GROUP = "ipai_databricks_connector.databricks_group_user"
 MANAGER_GROUP = "ipai_databricks_connector.databricks_group_manager"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCHEDULES = {"15min": timedelta(minutes=15), "hourly": timedelta(hours=1),
              "daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 DONE_STATES = ("published", "rejected", "failed")
@@ -135,7 +135,7 @@ class IpaiDatabricksView(models.Model):
     @api.constrains("watermark_column", "refresh_mode")
     def _check_watermark(self):
         for view in self:
-            if view.refresh_mode == "incremental" and not _IDENT.match(view.watermark_column or ""):
+            if view.refresh_mode == "incremental" and not is_identifier(view.watermark_column):
                 raise ValidationError(self.env._(
                     "Incremental refresh needs a watermark column (a plain column name)."))
 
