@@ -5,6 +5,8 @@ from . import (
     ipai_gateway_health,
     ipai_gateway_message,
     ipai_gateway_request,
+    ipai_gateway_service_credentials,
+    ipai_gateway_service_health,
 )
 from . import (
     ipai_gateway,

@@ -16,7 +16,7 @@ from ..exceptions import (
 from ..resilience import client
 from ..resilience.policy import RetryPolicy
 from .ipai_gateway_request import _session
-from .ipai_gateway_service import AUTH_SECRETS
+from .ipai_gateway_service_credentials import AUTH_SECRETS
 
 _oauth_tokens = {}  # (db, service id, hash of the client secret) -> (access token, expires at)
 _oauth_lock = threading.Lock()

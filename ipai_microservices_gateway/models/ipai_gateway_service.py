@@ -3,24 +3,12 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 
 from ..resilience import breaker as bk
 from ..resilience import client, ratelimit
 from ..resilience.policy import RetryPolicy
-from .ipai_gateway_secret import SECRET_NAMES
-
-MANAGER = "ipai_microservices_gateway.gateway_group_manager"
-SECRET_FIELDS = [name for name, _label in SECRET_NAMES]
-# Which secrets each auth type needs; a type not listed needs none. Each type's
-# headers are made by its method in ipai.gateway.auth.
-AUTH_SECRETS = {
-    "none": (),
-    "bearer": ("token",),
-    "api_key": ("api_key",),
-    "basic": ("password",),
-    "oauth2": ("client_secret",),
-}
+from .ipai_gateway_service_credentials import AUTH_SECRETS, MANAGER, SECRET_FIELDS  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,12 @@ class ServiceConfig:
 
 class IpaiGatewayService(models.Model):
     _name = "ipai.gateway.service"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "ipai.gateway.service.credentials",
+        "ipai.gateway.service.health",
+    ]
     _description = "External service"
     _order = "sequence, name"
 
@@ -81,35 +74,6 @@ class IpaiGatewayService(models.Model):
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)
     description = fields.Text()
-
-    # Authentication
-    auth_type = fields.Selection(
-        [("none", "None"), ("bearer", "Bearer token"), ("api_key", "API-key header"),
-         ("basic", "Basic"), ("oauth2", "OAuth2 client credentials")],
-        required=True,
-        default="none",
-        tracking=True,
-    )
-    api_key_header = fields.Char(string="API-key header", default="X-API-Key")
-    username = fields.Char()
-    client_id = fields.Char(string="OAuth2 client id")
-    token_url = fields.Char(string="OAuth2 token URL", tracking=True)
-    oauth_scope = fields.Char(string="OAuth2 scope")
-    # Write-only secrets: they always read as empty; see _inverse_secrets.
-    token = fields.Char(compute="_compute_secrets", inverse="_inverse_secrets", copy=False,
-                        prefetch=False, groups=MANAGER)
-    api_key = fields.Char(string="API key", compute="_compute_secrets",
-                          inverse="_inverse_secrets", copy=False, prefetch=False,
-                          groups=MANAGER)
-    password = fields.Char(compute="_compute_secrets", inverse="_inverse_secrets", copy=False,
-                           prefetch=False, groups=MANAGER)
-    client_secret = fields.Char(string="OAuth2 client secret", compute="_compute_secrets",
-                                inverse="_inverse_secrets", copy=False, prefetch=False,
-                                groups=MANAGER)
-    has_secret = fields.Boolean(
-        compute="_compute_secret_status", help="The secret this authentication type needs is set."
-    )
-    secret_status = fields.Char(compute="_compute_secret_status", string="Credentials")
 
     # Timeouts (mandatory, never unbounded)
     connect_timeout = fields.Float(required=True, default=5.0, help="Seconds.")
@@ -154,29 +118,6 @@ class IpaiGatewayService(models.Model):
     breaker_open_until = fields.Datetime(compute="_compute_breaker", string="Next try")
     breaker_last_error = fields.Char(compute="_compute_breaker", string="Last error")
     breaker_consecutive_failures = fields.Integer(compute="_compute_breaker")
-
-    # Health
-    health_path = fields.Char(default="/health", help="Path probed by the health checks.")
-    health_interval = fields.Integer(string="Health interval (min)", default=5)
-    health_degraded_ms = fields.Integer(string="Degraded above (ms)", default=1000)
-    availability_target = fields.Float(string="Availability target (%)", default=99.0)
-    availability_24h = fields.Float(compute="_compute_health_stats", string="Availability 24 h (%)")
-    availability_7d = fields.Float(compute="_compute_health_stats", string="Availability 7 d (%)")
-    latency_p50_24h = fields.Float(compute="_compute_health_stats", string="p50 24 h (ms)")
-    latency_p95_24h = fields.Float(compute="_compute_health_stats", string="p95 24 h (ms)")
-    latency_p50_7d = fields.Float(compute="_compute_health_stats", string="p50 7 d (ms)")
-    latency_p95_7d = fields.Float(compute="_compute_health_stats", string="p95 7 d (ms)")
-    last_health_at = fields.Datetime(compute="_compute_health_stats")
-    last_health_status = fields.Char(compute="_compute_health_stats")
-    health_log_ids = fields.One2many("ipai.gateway.health.log", "service_id")
-    # Generated from numbers only (no user text), hence sanitize=False for the SVG.
-    health_chart = fields.Html(compute="_compute_health_chart", sanitize=False)
-    alert_availability_low = fields.Boolean(
-        readonly=True, copy=False,
-        help="The availability over the last hour is below the target: managers were told; "
-        "cleared (and noted) when it is back.")
-    last_test_at = fields.Datetime(readonly=True, copy=False)
-    last_test_result = fields.Char(readonly=True, copy=False)
 
     llm_price_ids = fields.One2many("ipai.gateway.llm.price", "service_id",
                                     string="Model prices")
@@ -238,49 +179,6 @@ class IpaiGatewayService(models.Model):
 
     # -- computes ------------------------------------------------------------
 
-    def _compute_secrets(self):
-        for service in self:
-            for name in SECRET_FIELDS:
-                service[name] = False
-
-    def _inverse_secrets(self):
-        Secret = self.env["ipai.gateway.secret"]
-        labels = dict(SECRET_NAMES)
-        for service in self:
-            for name in SECRET_FIELDS:
-                value = service[name]
-                if value:
-                    Secret._set(service, name, value)
-                    # Who and when, never the value.
-                    service.message_post(body=self.env._(
-                        "%(secret)s changed.", secret=labels[name]),
-                        subtype_xmlid="mail.mt_note")
-        # Never leave the plaintext in the cache, where a later read would find it.
-        self.invalidate_recordset(SECRET_FIELDS)
-        self.env.registry.clear_cache()
-
-    def _secret_names_set(self):
-        # sudo: secrets are readable by no group; only their existence is shown.
-        secrets = self.env["ipai.gateway.secret"].sudo().search([("service_id", "in", self.ids)])
-        names = {}
-        for secret in secrets:
-            names.setdefault(secret.service_id.id, set()).add(secret.name)
-        return names
-
-    @api.depends("auth_type")
-    def _compute_secret_status(self):
-        names = self._secret_names_set()
-        for service in self:
-            needed = AUTH_SECRETS.get(service.auth_type or "none", ())
-            present = names.get(service.id, set())
-            service.has_secret = all(n in present for n in needed)
-            if not needed:
-                service.secret_status = self.env._("Not needed")
-            elif service.has_secret:
-                service.secret_status = self.env._("Set")
-            else:
-                service.secret_status = self.env._("Not set")
-
     def _compute_breaker(self):
         def to_dt(epoch):
             return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None) if epoch else False
@@ -294,25 +192,6 @@ class IpaiGatewayService(models.Model):
                 else False
             service.breaker_last_error = state.last_error or False
             service.breaker_consecutive_failures = state.consecutive_failures
-
-    def _compute_health_stats(self):
-        stats = self.env["ipai.gateway.health.log"]._stats(self.ids)
-        for service in self:
-            values = stats.get(service.id, {})
-            service.availability_24h = values.get("availability_24h", 0.0)
-            service.availability_7d = values.get("availability_7d", 0.0)
-            service.latency_p50_24h = values.get("p50_24h", 0.0)
-            service.latency_p95_24h = values.get("p95_24h", 0.0)
-            service.latency_p50_7d = values.get("p50_7d", 0.0)
-            service.latency_p95_7d = values.get("p95_7d", 0.0)
-            service.last_health_at = values.get("last_at", False)
-            service.last_health_status = values.get("last_status", False)
-
-    def _compute_health_chart(self):
-        Log = self.env["ipai.gateway.health.log"]
-        for service in self:
-            logs = Log.search([("service_id", "=", service.id or 0)], limit=48)[::-1]
-            service.health_chart = Log._svg_chart(logs) if logs else False
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -471,69 +350,7 @@ class IpaiGatewayService(models.Model):
             ),
         )
 
-    # -- alerts --------------------------------------------------------------
-
-    def _alert(self, kind, message):
-        """One chatter note per episode, and on ``*_open`` kinds an activity for each
-        Gateway Manager; a ``*_closed`` kind marks those activities done."""
-        self.ensure_one()
-        self.message_post(body=message, subtype_xmlid="mail.mt_note")
-        if kind.endswith("_open"):
-            managers = self.env.ref(MANAGER).sudo().all_user_ids.filtered(
-                lambda user: user.active and not user.share)
-            for user in managers:
-                self.activity_schedule("mail.mail_activity_data_warning", user_id=user.id,
-                                       summary=message[:80], note=message)
-        else:
-            # The recovery note says it all: no "done" message per manager.
-            self.activity_unlink(["mail.mail_activity_data_warning"])
-
-    def _check_availability(self):
-        """After a health check: below its target over the last hour, tell the
-        managers once; back at or above it, note the recovery."""
-        for service in self:
-            availability = self.env["ipai.gateway.health.log"]._availability_last_hour(
-                service.id)
-            if availability is None:
-                continue
-            low = availability < service.availability_target
-            if low == service.alert_availability_low:
-                continue
-            service.alert_availability_low = low
-            if low:
-                service._alert("availability_open", self.env._(
-                    "Availability of %(service)s over the last hour is %(value)s %%, below "
-                    "its target of %(target)s %%.", service=service.name,
-                    value=round(availability, 1), target=service.availability_target))
-            else:
-                service._alert("availability_closed", self.env._(
-                    "Availability of %(service)s is back to %(value)s %% over the last hour.",
-                    service=service.name, value=round(availability, 1)))
-
     # -- actions -------------------------------------------------------------
-
-    def action_test_connection(self):
-        """Probe the health path now and show the result (managers).
-
-        A probe may close an open breaker, and it runs on inactive services too: only
-        users who may change the service may do it, checked before anything is sent.
-        """
-        self.ensure_one()
-        self.check_access("write")
-        result = self.env["ipai.gateway"]._probe(self, log=True)
-        self.write({"last_test_at": fields.Datetime.now(), "last_test_result": result["message"]})
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Test connection: %(service)s", service=self.name),
-                "message": result["message"],
-                "type": "success" if result["status"] == "up" else (
-                    "warning" if result["status"] == "degraded" else "danger"),
-                "sticky": False,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
 
     def action_reset_breaker(self):
         """Close the breaker by hand (managers)."""
@@ -543,36 +360,6 @@ class IpaiGatewayService(models.Model):
         self.invalidate_recordset(["breaker_state", "breaker_since", "breaker_open_until"])
         return True
 
-    @api.model
-    def action_reencrypt_secrets(self):
-        """Re-encrypt every stored secret with the current first vault key (managers)."""
-        if not self.env.user.has_group(MANAGER):
-            raise AccessError(self.env._("Only Gateway Managers may re-encrypt secrets."))
-        count = self.env["ipai.gateway.secret"]._rotate_all()
-        self.env.registry.clear_cache()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Secrets re-encrypted"),
-                "message": self.env._(
-                    "%(count)s secret(s) re-encrypted with the current first vault key.",
-                    count=count,
-                ),
-                "type": "success",
-                "sticky": True,
-            },
-        }
-
-    def action_view_health_logs(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "ipai_microservices_gateway.ipai_gateway_health_log_action"
-        )
-        action["domain"] = [("service_id", "=", self.id)]
-        action["context"] = {"default_service_id": self.id}
-        return action
-
     def action_view_call_logs(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -580,29 +367,3 @@ class IpaiGatewayService(models.Model):
         )
         action["domain"] = [("service_id", "=", self.id)]
         return action
-
-    # -- posture, read by the assessment module's automated checks ------------
-
-    @api.model
-    def _get_posture(self):
-        Secret = self.env["ipai.gateway.secret"].sudo()  # sudo: existence and format only
-        posture = []
-        for service in self.sudo().search([("active", "=", True)]):
-            needed = AUTH_SECRETS.get(service.auth_type, ())
-            secrets = Secret.search([("service_id", "=", service.id)])
-            posture.append({
-                "code": service.code,
-                "name": service.name,
-                "auth_type": service.auth_type,
-                "secret_required": bool(needed),
-                "secret_set": service.has_secret,
-                "secret_encrypted": all(s.ciphertext.startswith("gAAAAA") for s in secrets),
-                "timeouts_ok": 0 < service.connect_timeout <= 60
-                and 0 < service.read_timeout <= 600,
-                "breaker_policy_ok": service.breaker_failure_threshold >= 1
-                and service.breaker_open_seconds > 0,
-                "last_health_at": service.last_health_at,
-                "availability_24h": service.availability_24h,
-                "availability_target": service.availability_target,
-            })
-        return posture
