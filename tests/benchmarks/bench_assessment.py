@@ -16,7 +16,7 @@ import os
 import subprocess
 import time
 
-from benchlib import free_ports, install, odoo_setup, open_registry, pg
+from benchlib import drop, free_ports, install, odoo_setup, open_registry
 
 FINDINGS = int(os.environ.get("BENCH_FINDINGS", "2000"))
 ROWS = int(os.environ.get("BENCH_ROWS", "1000"))
@@ -29,7 +29,7 @@ def main():
     try:
         run(db, common, odoo_cmd)
     finally:
-        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        drop(db)
 
 
 def markdown_report(rows, pillars=5):

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import requests
-from benchlib import install, odoo_setup, open_registry, pg
+from benchlib import drop, install, odoo_setup, open_registry
 
 REPO = Path(__file__).resolve().parents[2]
 CALLS = int(os.environ.get("BENCH_CALLS", "2000"))
@@ -64,7 +64,7 @@ def main():
         run(db, common, port)
     finally:
         server.kill()
-        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        drop(db)
 
 
 def run(db, common, port):

@@ -27,14 +27,13 @@ does not.
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import install, odoo_setup, open_registry, pg
+from benchlib import drop, install, odoo_setup, open_registry
 
 ROWS = int(os.environ.get("ROWS", "1000000"))
 DAYS = 90
@@ -156,9 +155,7 @@ def main():
         install(odoo_cmd, common, db, ["ipai_databricks_connector"])
         run(db, common, root)
     finally:
-        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        drop(db, root, data_dir)
 
 
 def run(db, common, root):

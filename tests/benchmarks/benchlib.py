@@ -3,6 +3,7 @@ throwaway database with the bench's modules installed, opened in this process.""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,10 @@ def open_registry(db, common):
 
     config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
     return Registry(db)
+
+
+def drop(db, *dirs):
+    """Drop the bench database and remove the bench's directories (data, lakehouse)."""
+    pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)
