@@ -221,16 +221,16 @@ class IpaiDatabricksWorkspace(models.Model):
 
     def action_start_warehouse(self):
         """Ask the warehouse to start (it runs a few seconds to minutes later)."""
-        self._check_warehouse_manager()
-        for ws in self:
-            self.env["ipai.databricks"]._transport(ws)("POST", ws._warehouse_path("/start"))
-            ws._fetch_warehouse()
-        return True
+        return self._warehouse_command("/start")
 
     def action_stop_warehouse(self):
+        return self._warehouse_command("/stop")
+
+    def _warehouse_command(self, action):
+        """A manager's start or stop (``action``) of each warehouse, then its new state."""
         self._check_warehouse_manager()
         for ws in self:
-            self.env["ipai.databricks"]._transport(ws)("POST", ws._warehouse_path("/stop"))
+            self.env["ipai.databricks"]._transport(ws)("POST", ws._warehouse_path(action))
             ws._fetch_warehouse()
         return True
 

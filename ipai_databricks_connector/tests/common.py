@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 
 import pyarrow as pa
+import requests
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -29,6 +30,19 @@ def sales_table(first_day=1, days=3, stores=2, null_store_on=None):
                                pa.decimal128(15, 2)),
         "transactions": pa.array([10 + i for i in range(len(rows))], pa.int32()),
     })
+
+
+def wait_until_up(request, seconds=30.0):
+    """The answer of ``request()`` (one HTTP call) once a server just started accepts
+    connections; still refused after ``seconds``, the ConnectionError is raised."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return request()
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def drain(trap, timeout=60.0):

@@ -6,7 +6,6 @@ bucket, so an in-process server would never answer.
 
 import subprocess
 import sys
-import time
 
 import requests
 
@@ -17,7 +16,7 @@ from odoo.addons.ipai_microservices_gateway.tests.common import (
 from odoo.tests import TransactionCase, tagged
 
 from ..lakehouse.local_backend import LocalLakehouse
-from .common import sales_table
+from .common import sales_table, wait_until_up
 
 
 @tagged("post_install", "-at_install")
@@ -33,15 +32,7 @@ class TestBucketBackend(TransactionCase):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cls.addClassCleanup(cls.moto.wait, 10)
         cls.addClassCleanup(cls.moto.terminate)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.put(f"{cls.endpoint}/lake", timeout=2).raise_for_status()
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_up(lambda: requests.put(f"{cls.endpoint}/lake", timeout=2)).raise_for_status()
         cls.credentials = cls.env["ipai.gateway.service"].create({
             "name": "MinIO", "code": "lake_bucket", "kind": "generic",
             "base_url": cls.endpoint, "auth_type": "basic", "username": "lake-key",

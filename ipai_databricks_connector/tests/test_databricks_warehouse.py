@@ -23,7 +23,7 @@ from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..lakehouse.local_backend import LocalLakehouse
 from ..models.ipai_databricks_snapshot import WAREHOUSE_RETRY_SECONDS
-from .common import drain, sales_table
+from .common import drain, sales_table, wait_until_up
 
 TOKEN = "dapi-warehouse-test"
 MODULE_DIR = Path(__file__).resolve().parents[1]
@@ -49,15 +49,7 @@ class TestDatabricksWarehouse(TransactionCase):
         cls.addClassCleanup(cls.proc.wait, 10)
         cls.addClassCleanup(cls.proc.terminate)
         cls.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(cls.url + "/api/2.0/sql/warehouses", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_up(lambda: requests.get(cls.url + "/api/2.0/sql/warehouses", timeout=1))
         cls.service = cls.env["ipai.gateway.service"].create({
             "name": "Databricks (warehouse test)", "code": "dbx_wh_test", "kind": "databricks",
             "base_url": cls.url, "auth_type": "bearer", "token": TOKEN,
@@ -99,6 +91,23 @@ class TestDatabricksWarehouse(TransactionCase):
         super().setUp()
         self.set_remote("start", "RUNNING")  # each test begins with a running warehouse
 
+    def view_on_stopped_warehouse(self, name, code):
+        """A view of demo.gold.wh_sales with its Odoo model, then the warehouse stopped."""
+        view = self.env["ipai.databricks.view"].create({
+            "name": name, "code": code, "workspace_id": self.workspace.id,
+            "source": "demo.gold.wh_sales", "schedule": "manual"})
+        with trap_jobs() as trap:
+            view.action_create_model()
+            drain(trap)
+        self.set_remote("stop", "STOPPED")
+        return view
+
+    def last_stored_job(self, method):
+        """The latest queue job of a snapshot step (``_job_query``, ``_job_load``...)."""
+        return self.env["queue.job"].search([
+            ("model_name", "=", "ipai.databricks.snapshot"), ("method_name", "=", method),
+        ], order="id desc", limit=1)
+
     def test_the_workspace_shows_the_warehouse_state_and_size(self):
         self.assertFalse(self.workspace.warehouse_state)
         self.workspace.with_user(self.user).action_refresh_warehouse()
@@ -134,17 +143,9 @@ class TestDatabricksWarehouse(TransactionCase):
         self.assertEqual(self.remote_state(), "STOPPED", "nothing was sent")
 
     def test_a_refresh_on_a_stopped_warehouse_retries_until_it_runs(self):
-        view = self.env["ipai.databricks.view"].create({
-            "name": "WH sales", "code": "wh_sales", "workspace_id": self.workspace.id,
-            "source": "demo.gold.wh_sales", "schedule": "manual"})
-        with trap_jobs() as trap:
-            view.action_create_model()
-            drain(trap)
-        self.set_remote("stop", "STOPPED")
+        view = self.view_on_stopped_warehouse("WH sales", "wh_sales")
         view.with_user(self.user).action_refresh()
-        record = self.env["queue.job"].search([
-            ("model_name", "=", "ipai.databricks.snapshot"), ("method_name", "=", "_job_query"),
-        ], order="id desc", limit=1)
+        record = self.last_stored_job("_job_query")
         job = Job.load(self.env, record.uuid)
         started = time.monotonic()
         with self.assertRaises(RetryableJobError) as caught:
@@ -161,27 +162,16 @@ class TestDatabricksWarehouse(TransactionCase):
         job.perform()  # the retry, once the warehouse runs
         self.assertEqual(snap.state, "queried", snap.message)
         for method in ("_job_load", "_job_quality", "_job_publish"):
-            stored = self.env["queue.job"].search([
-                ("model_name", "=", "ipai.databricks.snapshot"), ("method_name", "=", method),
-            ], order="id desc", limit=1)
-            Job.load(self.env, stored.uuid).perform()
+            Job.load(self.env, self.last_stored_job(method).uuid).perform()
         self.assertEqual((snap.state, snap.row_count), ("published", 6), snap.message)
         self.assertEqual(view.current_snapshot_id, snap)
 
     def test_a_warehouse_that_never_starts_fails_the_refresh(self):
-        view = self.env["ipai.databricks.view"].create({
-            "name": "WH late", "code": "wh_late", "workspace_id": self.workspace.id,
-            "source": "demo.gold.wh_sales", "schedule": "manual"})
-        with trap_jobs() as trap:
-            view.action_create_model()
-            drain(trap)
-        self.set_remote("stop", "STOPPED")
+        view = self.view_on_stopped_warehouse("WH late", "wh_late")
         self.env["ir.config_parameter"].set_param(
             "ipai_databricks_connector.warehouse_start_minutes", "0")
         view.action_refresh()
-        record = self.env["queue.job"].search([
-            ("model_name", "=", "ipai.databricks.snapshot"), ("method_name", "=", "_job_query"),
-        ], order="id desc", limit=1)
+        record = self.last_stored_job("_job_query")
         view.snapshot_ids[:1].started_at = "2026-01-01 00:00:00"
         Job.load(self.env, record.uuid).perform()
         snap = view.snapshot_ids[:1]

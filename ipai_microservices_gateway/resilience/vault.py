@@ -115,17 +115,18 @@ class Vault:
         return self._multi.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token):
-        try:
-            return self._multi.decrypt(token.encode()).decode()
-        except InvalidToken as exc:
-            raise VaultDecryptError(
-                "a stored secret cannot be decrypted with the configured vault keys"
-            ) from exc
+        return self._with_keys(self._multi.decrypt, token)
 
     def rotate(self, token):
         """Re-encrypt ``token`` with the first key (MultiFernet.rotate)."""
+        return self._with_keys(self._multi.rotate, token)
+
+    @staticmethod
+    def _with_keys(operation, token):
+        """``operation`` (MultiFernet decrypt or rotate) on ``token``; a token no key
+        opens is a VaultDecryptError."""
         try:
-            return self._multi.rotate(token.encode()).decode()
+            return operation(token.encode()).decode()
         except InvalidToken as exc:
             raise VaultDecryptError(
                 "a stored secret cannot be decrypted with the configured vault keys"

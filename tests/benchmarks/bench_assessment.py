@@ -12,34 +12,24 @@ assessment module installed and prints:
   of a real Odoo server (workers=2), from "Run checks" to state done.
 """
 
-import json
 import os
 import subprocess
 import time
 
-from benchlib import PG, free_ports, pg
+from benchlib import drop, free_ports, install, odoo_setup, open_registry
 
 FINDINGS = int(os.environ.get("BENCH_FINDINGS", "2000"))
 ROWS = int(os.environ.get("BENCH_ROWS", "1000"))
 CHECKS = int(os.environ.get("BENCH_CHECKS", "20"))
 
 
-
-
 def main():
-    odoo_cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
-    addons = os.environ["IPAI_TEST_ADDONS_PATH"]
-    db = f"ipai_bench_waf_{os.getpid()}"
-    data_dir = f"/tmp/{db}"
-    common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
-              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
-    print(f"installing ipai_waf_assessment in {db} ...", flush=True)
-    subprocess.run([*odoo_cmd, *common, "-d", db, "-i", "ipai_waf_assessment",
-                    "--stop-after-init", "--log-level=warn", "--no-http"], check=True)
+    odoo_cmd, db, _data_dir, common = odoo_setup("waf")
+    install(odoo_cmd, common, db, ["ipai_waf_assessment"])
     try:
         run(db, common, odoo_cmd)
     finally:
-        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        drop(db)
 
 
 def markdown_report(rows, pillars=5):
@@ -95,11 +85,8 @@ def mixed_report(rows, pillars=5):
 def run(db, common, odoo_cmd):
     from odoo import api  # noqa: PLC0415 - Odoo is set up first
     from odoo.fields import Command  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
 
-    config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
-    registry = Registry(db)
+    registry = open_registry(db, common)
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
         framework = env["ipai.waf.framework"].create({

@@ -15,7 +15,6 @@ the cost of a call short-circuited by an open breaker (target < 0.3 ms).
 """
 
 import importlib.util
-import json
 import os
 import secrets
 import statistics
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 
 import requests
-from benchlib import PG, pg
+from benchlib import drop, install, odoo_setup, open_registry
 
 REPO = Path(__file__).resolve().parents[2]
 CALLS = int(os.environ.get("BENCH_CALLS", "2000"))
@@ -41,7 +40,6 @@ time.sleep(3600)
 """
 
 
-
 def webservice_available():
     """OCA webservice (PyPI odoo-addon-webservice, in requirements-test.txt)."""
     try:
@@ -51,18 +49,11 @@ def webservice_available():
 
 
 def main():
-    odoo_cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
-    addons = os.environ["IPAI_TEST_ADDONS_PATH"]
-    db = f"ipai_bench_gw_{os.getpid()}"
-    data_dir = f"/tmp/{db}"
-    common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
-              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
+    odoo_cmd, db, _data_dir, common = odoo_setup("gw")
     modules = ["ipai_microservices_gateway"]
     if webservice_available():
         modules.append("webservice")
-    print(f"installing {', '.join(modules)} in {db} ...", flush=True)
-    subprocess.run([*odoo_cmd, *common, "-d", db, "-i", ",".join(modules),
-                    "--stop-after-init", "--log-level=warn", "--no-http"], check=True)
+    install(odoo_cmd, common, db, modules)
     server = subprocess.Popen(
         [sys.executable, "-c",
          SERVER.format(path=str(REPO / "ipai_microservices_gateway" / "tests"))],
@@ -73,16 +64,13 @@ def main():
         run(db, common, port)
     finally:
         server.kill()
-        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        drop(db)
 
 
 def run(db, common, port):
     from odoo import api  # noqa: PLC0415 - Odoo is set up first
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
 
-    config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
-    registry = Registry(db)
+    registry = open_registry(db, common)
     url = f"http://127.0.0.1:{port}"
     token = secrets.token_hex(16)
     with registry.cursor() as cr:

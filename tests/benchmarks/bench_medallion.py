@@ -26,16 +26,14 @@ does not.
 """
 
 import datetime as dt
-import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import PG, pg
+from benchlib import drop, install, odoo_setup, open_registry
 
 ROWS = int(os.environ.get("ROWS", "1000000"))
 DAYS = 90
@@ -151,31 +149,19 @@ def write_bronze(root, rows):
 
 
 def main():
-    odoo_cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
-    addons = os.environ["IPAI_TEST_ADDONS_PATH"]
-    db = f"ipai_bench_medal_{os.getpid()}"
-    data_dir = f"/tmp/{db}"
+    odoo_cmd, db, data_dir, common = odoo_setup("medal")
     root = tempfile.mkdtemp(prefix="ipai_bench_medal_lake_")
-    common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
-              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
     try:
-        print(f"installing ipai_databricks_connector in {db} ...", flush=True)
-        subprocess.run([*odoo_cmd, *common, "-d", db, "-i", "ipai_databricks_connector",
-                        "--stop-after-init", "--log-level=warn", "--no-http"], check=True)
+        install(odoo_cmd, common, db, ["ipai_databricks_connector"])
         run(db, common, root)
     finally:
-        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        drop(db, root, data_dir)
 
 
 def run(db, common, root):
     from odoo import api  # noqa: PLC0415 - Odoo is set up first
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
 
-    config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
-    registry = Registry(db)
+    registry = open_registry(db, common)
     from odoo.addons.queue_job.job import Job  # noqa: PLC0415 - once the addons path is set
 
     with registry.cursor() as cr:
