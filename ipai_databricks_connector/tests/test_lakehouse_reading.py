@@ -2,12 +2,17 @@ import shutil
 import tempfile
 
 import pyarrow as pa
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+import requests
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
 from odoo.tests import BaseCase
 
+from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
+
+TOKEN = "dapi-reading-test"
 
 ROWS = 5_003  # not a multiple of the batch sizes below
 
@@ -95,3 +100,39 @@ class TestLakehouseReading(BaseCase):
             "SELECT count(*) AS n FROM demo.gold.p a JOIN demo.gold.p b ON a.id = b.id + 1",
             batch_size=500).read_all()
         self.assertEqual(joined.column("n")[0].as_py(), ROWS + 50 - 1)
+
+    def test_api_server_chunks_stream_in_order(self):
+        """EXTERNAL_LINKS chunks of ``chunk_rows`` rows, in order, from one huge row group;
+        row_limit and byte_limit keep a prefix and say the result is truncated."""
+        self.write_one_row_group("demo.gold.big", messy_table(0, ROWS))
+        server = DatabricksApiServer(self.root, TOKEN, chunk_rows=1_000).start()
+        self.addCleanup(server.stop)
+
+        def run(**extra):
+            body = dict({"warehouse_id": "local-warehouse", "wait_timeout": "30s",
+                         "statement": "SELECT id, name FROM demo.gold.big",
+                         "disposition": "EXTERNAL_LINKS", "format": "ARROW_STREAM"}, **extra)
+            answer = requests.post(server.url + "/api/2.0/sql/statements", json=body,
+                                   headers={"Authorization": "Bearer " + TOKEN}, timeout=30)
+            self.assertEqual(answer.status_code, 200, answer.text)
+            body = answer.json()
+            self.assertEqual(body["status"]["state"], "SUCCEEDED", body)
+            manifest, ids = body["manifest"], []
+            for chunk in manifest["chunks"]:
+                self.assertLessEqual(chunk["row_count"], 1_000)
+                self.assertEqual(chunk["row_offset"], len(ids))
+                path = "/api/2.0/sql/statements/%s/result/chunks/%d" % (
+                    body["statement_id"], chunk["chunk_index"])
+                link = requests.get(server.url + path, timeout=30, headers={
+                    "Authorization": "Bearer " + TOKEN}).json()["external_links"][0]
+                data = requests.get(link["external_link"], timeout=30).content
+                ids += ipc.open_stream(data).read_all().column("id").to_pylist()
+            self.assertEqual(manifest["total_row_count"], len(ids))
+            return ids, manifest["truncated"]
+
+        self.assertEqual(run(), (list(range(ROWS)), False))
+        self.assertEqual(run(row_limit=2_500), (list(range(2_500)), True))
+        ids, truncated = run(byte_limit=20_000)
+        self.assertTrue(truncated)
+        self.assertEqual(ids, list(range(len(ids))))
+        self.assertTrue(0 < len(ids) < ROWS, len(ids))

@@ -8,9 +8,13 @@ of the refresh's SELECT, batch after batch) and reports its peak resident size a
 just before the read. One line per table size and batch size shows memory bounded by the
 batch size, not by the row group or the table.
 
-With ``BEFORE=1`` it also reads each table the way the backend did before (the Delta table
-registered in DuckDB as a ``pyarrow.dataset``, which decodes whole row groups), for the
-comparison. Figures are reported, not asserted. Nothing listens on a port.
+With ``BEFORE=1`` (the default) it also reads each table the way the backend did before (the
+Delta table registered in DuckDB as a ``pyarrow.dataset``, which decodes whole row groups),
+for the comparison. With ``API=1`` (the default) it also reads it through the local API server
+(started in the reading process on a free port from ``tests/ports.py``, ``chunk_rows`` = the
+batch size) and the statement client, EXTERNAL_LINKS + ARROW_STREAM: that peak counts the
+server, which keeps every encoded chunk until the statement expires, as a warehouse keeps a
+result. Figures are reported, not asserted.
 """
 
 import json
@@ -27,6 +31,8 @@ ADDON = Path(__file__).resolve().parents[2] / "ipai_databricks_connector"
 SIZES = [int(n) for n in os.environ.get("SIZES", "1000000,3000000").split(",")]
 BATCHES = [int(n) for n in os.environ.get("BATCHES", "10000,100000").split(",")]
 BEFORE = os.environ.get("BEFORE", "1") == "1"
+API = os.environ.get("API", "1") == "1"
+TOKEN = "bench-token"
 TABLE = "bench.gold.wide"
 SQL = "SELECT id, amount, name, updated_at FROM bench.gold.wide"  # as the refresh selects
 
@@ -107,9 +113,24 @@ def read(root, batch_size, how):
 
     lake = LocalLakehouse(root)
     lake.execute("SELECT 1 AS warm").read_all()  # DuckDB and pyarrow loaded before measuring
+    server = None
+    if how == "api":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from lakehouse import statement_client as sc  # noqa: PLC0415
+        from lakehouse.devserver import DatabricksApiServer  # noqa: PLC0415
+        from ports import free_port  # noqa: PLC0415
+
+        server = DatabricksApiServer(root, TOKEN, port=free_port(), chunk_rows=batch_size)
+        server.start()
+        client = sc.StatementExecutionClient(
+            sc.requests_transport(server.url, TOKEN, timeout=(5, 120)),
+            sc.requests_fetch_link(), "local-warehouse", timeout=600)
+        client.execute("SELECT 1 AS warm").reader().read_all()
     peak = Peak()
     start = time.perf_counter()
-    if how == "before":  # the Delta table as a pyarrow dataset, as the backend registered it
+    if how == "api":
+        reader = client.execute(SQL).batches()
+    elif how == "before":  # the Delta table as a pyarrow dataset, as the backend registered it
         con = sandbox.connect()
         con.register("wide", lake._table(TABLE).to_pyarrow_dataset())
         reader = con.sql(SQL.replace(TABLE, "wide")).to_arrow_reader(batch_size)
@@ -120,6 +141,8 @@ def read(root, batch_size, how):
         rows += batch.num_rows
         largest = max(largest, batch.num_rows)
     elapsed = time.perf_counter() - start
+    if server is not None:
+        server.stop()
     print(json.dumps({"rows": rows, "largest_batch": largest, "seconds": elapsed,
                       "peak_mb": peak.above_start_mb()}), flush=True)
 
@@ -137,7 +160,8 @@ def main():
         root = tempfile.mkdtemp(prefix="ipai_bench_readmem_")
         try:
             print(child("write", root, rows), end="", flush=True)
-            runs = [("now", b) for b in BATCHES] + ([("before", BATCHES[-1])] if BEFORE else [])
+            runs = [("now", b) for b in BATCHES] + ([("before", BATCHES[-1])] if BEFORE else []) \
+                + ([("api", BATCHES[-1])] if API else [])
             for how, batch_size in runs:
                 got = json.loads(child("read", root, batch_size, how).splitlines()[-1])
                 line = (f"  {rows:>9} rows, batch {batch_size:>7} ({how:>6}): peak "
