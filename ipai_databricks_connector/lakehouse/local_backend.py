@@ -6,6 +6,8 @@ import re
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from . import dialect, sandbox
@@ -17,6 +19,53 @@ _TOKEN = re.compile(
 
 
 SQLRefused = sandbox.SQLRefused
+BATCH_ROWS = 100_000  # rows per batch read from a Delta table and per result batch
+_READ_BUFFER = 1 << 20  # Parquet pages are read through a 1 MiB buffer, not a whole column chunk
+
+
+class DeltaStream:
+    """A Delta table version as DuckDB scans it: every scan opens a fresh stream of batches
+    of at most ``batch_size`` rows, read page by page from each Parquet file.
+
+    A ``pyarrow.dataset`` scan decodes a whole row group before it slices it, so its memory
+    grows with the row-group size (a 3M-row group: about 250 MB); ``ParquetFile.iter_batches``
+    with a read buffer decodes ``batch_size`` rows at a time. Partition columns and columns a
+    file lacks (added by a later schema change) come back as the dataset shows them.
+    """
+
+    def __init__(self, dataset, batch_size=BATCH_ROWS):
+        self.dataset, self.batch_size = dataset, int(batch_size)
+        self.schema = dataset.schema
+
+    def _file_batches(self, fragment):
+        keys = pads.get_partition_keys(fragment.partition_expression) or {}
+        source = self.dataset.filesystem.open_input_file(fragment.path)
+        with pq.ParquetFile(source, pre_buffer=False, buffer_size=_READ_BUFFER) as parquet:
+            present = set(parquet.schema_arrow.names)
+            columns = [n for n in self.schema.names if n in present]
+            for batch in parquet.iter_batches(self.batch_size, columns=columns,
+                                              use_threads=False):
+                arrays = []
+                for field in self.schema:
+                    if field.name in present:
+                        array = batch.column(field.name)
+                        arrays.append(array if array.type == field.type
+                                      else array.cast(field.type))
+                    elif keys.get(field.name) is not None:
+                        arrays.append(pa.array([keys[field.name]] * batch.num_rows, field.type))
+                    else:
+                        arrays.append(pa.nulls(batch.num_rows, field.type))
+                yield pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def batches(self):
+        for fragment in self.dataset.get_fragments():
+            yield from self._file_batches(fragment)
+
+    def reader(self):
+        return pa.RecordBatchReader.from_batches(self.schema, self.batches())
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.reader().__arrow_c_stream__(requested_schema)
 
 
 def split_name(name):
@@ -38,10 +87,12 @@ def translate_params(sql):
 
 
 class LocalLakehouse:
-    def __init__(self, root, storage_options=None, memory_limit=None, threads=None):
+    def __init__(self, root, storage_options=None, memory_limit=None, threads=None,
+                 batch_size=BATCH_ROWS):
         self.root = str(root).rstrip("/")
         self.storage_options = storage_options or None
         self.memory_limit, self.threads = memory_limit, threads
+        self.batch_size = int(batch_size)
 
     def table_uri(self, name):
         return "/".join([self.root, *split_name(name)])
@@ -148,9 +199,10 @@ class LocalLakehouse:
         table.load_as_version(when)
         return table
 
-    def _connect(self, sql, catalog=None, schema=None):
-        """A sandboxed connection where each Delta table the Databricks SQL names is an
-        Arrow dataset, and that SQL in DuckDB's dialect (see :mod:`.dialect`).
+    def _connect(self, sql, catalog=None, schema=None, batch_size=None):
+        """A sandboxed connection where each Delta table the Databricks SQL names is a
+        :class:`DeltaStream` of ``batch_size`` rows, and that SQL in DuckDB's dialect
+        (see :mod:`.dialect`).
 
         Names resolve as on Databricks: ``catalog.schema.table``, or ``schema.table`` and
         ``table`` in the default ``catalog`` (and ``schema``); each table is registered
@@ -166,7 +218,8 @@ class LocalLakehouse:
             if key not in registered:
                 if not self.table_exists(name):
                     raise dialect.table_not_found(name)
-                con.register(key, self._version(name, travel).to_pyarrow_dataset())
+                dataset = self._version(name, travel).to_pyarrow_dataset()
+                con.register(key, DeltaStream(dataset, batch_size or self.batch_size))
                 registered[key] = name
             return key
 
@@ -177,22 +230,24 @@ class LocalLakehouse:
             raise
         return con, final, params, names
 
-    def execute(self, sql, parameters=None, catalog=None, schema=None):
+    def execute(self, sql, parameters=None, catalog=None, schema=None, batch_size=None):
         """Run one Databricks SQL SELECT (or ``SHOW TABLES`` / ``DESCRIBE HISTORY``);
-        returns a streaming ``pyarrow.RecordBatchReader``.
+        returns a streaming ``pyarrow.RecordBatchReader`` of batches of at most
+        ``batch_size`` rows (default: the lakehouse's), whatever the Parquet row groups are.
 
         Anything else raises :class:`sandbox.SQLRefused` before it runs; SQL errors are
         :class:`dialect.LocalSQLError` (Databricks error classes), naming tables as written.
         """
+        batch_size = int(batch_size or self.batch_size)
         native = self._native(sql, catalog, schema)
         if native is not None:
-            return native.to_reader()
-        con, final, used, names = self._connect(sql, catalog, schema)
+            return native.to_reader(batch_size)
+        con, final, used, names = self._connect(sql, catalog, schema, batch_size)
         sandbox.check_select(final)  # DuckDB's own parser: exactly one SELECT
         params = {k: v for k, v in (parameters or {}).items() if k in used}
         try:
             rel = con.sql(final, params=params or None)
-            return rel.to_arrow_reader(100_000)  # streamed batch by batch, bounded memory
+            return rel.to_arrow_reader(batch_size)  # streamed batch by batch, bounded memory
         except duckdb.Error as exc:
             raise dialect.from_duckdb(exc, names) from None
 
@@ -253,4 +308,5 @@ class LocalLakehouse:
         return self.write_table(target, reader, mode=mode, txn=txn)
 
 
-__all__ = ["LocalLakehouse", "SQLRefused", "pa", "split_name", "translate_params"]
+__all__ = ["BATCH_ROWS", "DeltaStream", "LocalLakehouse", "SQLRefused", "pa", "split_name",
+           "translate_params"]

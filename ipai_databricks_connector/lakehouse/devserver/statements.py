@@ -110,37 +110,49 @@ class StatementsMixin:
         st.done.set()
 
     def _collect(self, st, sql, params):
+        """Run the statement and encode its result chunk by chunk as the batches come: only
+        the encoded chunks (served later) and one chunk of Arrow data are held, never the
+        whole result as an Arrow table besides them."""
         reader = self.lake.execute(sql, params, catalog=st.req.get("catalog"),
-                                   schema=st.req.get("schema"))
+                                   schema=st.req.get("schema"), batch_size=self.chunk_rows)
         limit = st.req.get("row_limit")
         limit = int(limit) if limit not in (None, "") else None
-        batches, rows, truncated = [], 0, False
+        byte_limit = int(st.req.get("byte_limit") or 0) or None
+        chunks, pending, state = [], [], {"rows": 0, "bytes": 0, "encoded": 0}
+
+        def flush(final=False):
+            while pending and (final or sum(b.num_rows for b in pending) >= self.chunk_rows):
+                part = pa.Table.from_batches(pending, reader.schema).combine_chunks()
+                head, rest = part.slice(0, self.chunk_rows), part.slice(self.chunk_rows)
+                pending[:] = rest.to_batches() if rest.num_rows else []
+                data = self._encode(head, st)
+                size = len(data) if isinstance(data, bytes) else len(json.dumps(data))
+                state["encoded"] += size
+                if st.disposition == "INLINE" and state["encoded"] > self.inline_limit:
+                    raise InlineLimit(self.inline_limit)
+                chunks.append({"chunk_index": len(chunks), "row_offset": state["rows"],
+                               "row_count": head.num_rows, "byte_count": size, "data": data})
+                state["rows"] += head.num_rows
+
+        truncated, seen = False, 0
         for batch in reader:
             if st.cancel.is_set():
                 break
-            batches.append(batch)
-            rows += batch.num_rows
-            if limit is not None and rows > limit:
-                truncated = True
+            if limit is not None and seen + batch.num_rows > limit:
+                batch, truncated = batch.slice(0, limit - seen), True
+            if byte_limit and batch.num_rows and state["bytes"] + batch.nbytes > byte_limit:
+                # approximate, by the batch's average row size
+                keep = int((byte_limit - state["bytes"]) * batch.num_rows / batch.nbytes)
+                batch, truncated = batch.slice(0, max(0, keep)), True
+            seen += batch.num_rows
+            state["bytes"] += batch.nbytes
+            if batch.num_rows:
+                pending.append(batch)
+                flush()
+            if truncated:
                 break
-        table = pa.Table.from_batches(batches, reader.schema)
-        byte_limit = st.req.get("byte_limit")
-        if byte_limit and table.nbytes > int(byte_limit):  # approximate, by average row size
-            keep = int(int(byte_limit) * table.num_rows / table.nbytes)
-            table, truncated = table.slice(0, keep), True
-        if limit is not None and table.num_rows > limit:
-            table = table.slice(0, limit)
-        chunks, total_bytes = [], 0
-        for offset in range(0, table.num_rows, self.chunk_rows):  # empty result: no chunk
-            part = table.slice(offset, self.chunk_rows)
-            data = self._encode(part, st)
-            size = len(data) if isinstance(data, bytes) else len(json.dumps(data))
-            total_bytes += size
-            if st.disposition == "INLINE" and total_bytes > self.inline_limit:
-                raise InlineLimit(self.inline_limit)
-            chunks.append({"chunk_index": len(chunks), "row_offset": offset,
-                           "row_count": part.num_rows, "byte_count": size, "data": data})
-        return {"schema": table.schema, "chunks": chunks, "truncated": truncated}
+        flush(final=True)  # an empty result has no chunk
+        return {"schema": reader.schema, "chunks": chunks, "truncated": truncated}
 
     @staticmethod
     def _encode(part, st):
