@@ -1,12 +1,12 @@
 """Local Delta Lake + DuckDB backend standing in for a Databricks SQL warehouse."""
 
 import datetime as dt
-import os
 import re
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
@@ -144,19 +144,40 @@ class LocalLakehouse:
                         schema_mode="overwrite" if mode == "overwrite" else None)
         return self.table_version(name)
 
+    def _filesystem(self):
+        """``(pyarrow filesystem, path of the root in it)``: the local folder, or the
+        bucket with the credentials delta-rs is given (``storage_options``)."""
+        if "://" not in self.root:
+            return pafs.LocalFileSystem(), self.root
+        scheme, _sep, path = self.root.partition("://")
+        if scheme not in ("s3", "s3a"):
+            raise NotImplementedError("Listing tables needs a folder or an s3:// root.")
+        opts = self.storage_options or {}
+        endpoint = opts.get("AWS_ENDPOINT_URL") or ""
+        endpoint_scheme, _sep, host = endpoint.rpartition("://")
+        return pafs.S3FileSystem(
+            access_key=opts.get("AWS_ACCESS_KEY_ID"), secret_key=opts.get("AWS_SECRET_ACCESS_KEY"),
+            region=opts.get("AWS_REGION") or "us-east-1", endpoint_override=host or None,
+            scheme=endpoint_scheme or "https", connect_timeout=10, request_timeout=60,
+        ), path
+
     def list_tables(self):
-        if "://" in self.root:
-            raise NotImplementedError("list_tables is only implemented for local roots")
+        """Every ``catalog.schema.table`` under the root, in a folder or a bucket."""
+        fs, base = self._filesystem()
+
+        def folders(*parts):
+            infos = fs.get_file_info(pafs.FileSelector("/".join([base, *parts]),
+                                                       allow_not_found=True))
+            # the API server's job files and sql_task folders are not identifiers
+            return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory
+                          and is_identifier(i.base_name))
+
         found = []
-        for cat in sorted(os.listdir(self.root)) if os.path.isdir(self.root) else []:
-            if not (is_identifier(cat) and os.path.isdir(os.path.join(self.root, cat))):
-                continue  # the API server's job files, sql_task folders
-            for sch in sorted(os.listdir(os.path.join(self.root, cat))):
-                if not os.path.isdir(os.path.join(self.root, cat, sch)):
-                    continue
-                for tab in sorted(os.listdir(os.path.join(self.root, cat, sch))):
+        for cat in folders():
+            for sch in folders(cat):
+                for tab in folders(cat, sch):
                     name = "%s.%s.%s" % (cat, sch, tab)
-                    if is_identifier(sch) and is_identifier(tab) and self.table_exists(name):
+                    if self.table_exists(name):
                         found.append(name)
         return found
 

@@ -56,6 +56,18 @@ class TestBucketBackend(TransactionCase):
         self.assertEqual((snap.state, snap.row_count, snap.delta_version),
                          ("published", 6, 0), snap.message)
 
+    def test_show_tables_lists_the_buckets_tables(self):
+        lake = LocalLakehouse("s3://lake/odoo", self.workspace._storage_options())
+        lake.write_table("demo.gold.daily_sales", sales_table())
+        lake.write_table("demo.gold.Ventes_2026", sales_table(days=1))
+        lake.write_table("demo.silver.transactions", sales_table(days=2))
+        tables = lake.list_tables()
+        self.assertIn("demo.gold.daily_sales", tables)
+        self.assertIn("demo.silver.transactions", tables)
+        shown = lake.execute("SHOW TABLES IN demo.gold").read_all().to_pylist()
+        self.assertEqual(sorted(r["tableName"] for r in shown), ["Ventes_2026", "daily_sales"])
+        self.assertEqual({r["database"] for r in shown}, {"gold"})
+
     def test_missing_bucket_credentials_are_reported(self):
         self.workspace.storage_service_id = False
         self.workspace.action_test_connection()
