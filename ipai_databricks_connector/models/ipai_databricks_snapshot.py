@@ -539,8 +539,11 @@ class IpaiDatabricksSnapshot(models.Model):
             view.message_post(body=self.env._(
                 "Columns %s hold values Odoo shows rounded (the database keeps them exact).",
                 ", ".join(inexact.mapped("name"))))
-        cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
-        count = cr.fetchone()[0]
+        if self.mode == "full":
+            count = self.loaded_rows  # the whole table, as COPY loaded it: no scan
+        else:
+            cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
+            count = cr.fetchone()[0]
         self.env[live].invalidate_model()
         self.write({"state": "published", "row_count": count,
                     "refreshed_at": fields.Datetime.now(), "index_state": "pending",
