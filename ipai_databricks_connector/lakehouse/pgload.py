@@ -131,3 +131,13 @@ def index_on(indexdef, name_sql, table_sql):
         return None
     unique, rest = body
     return "CREATE %sINDEX %s ON %s %s" % ("UNIQUE " if unique else "", name_sql, table_sql, rest)
+
+
+def idempotent(indexdef):
+    """The same index definition as ``CREATE INDEX IF NOT EXISTS`` (name, table and all
+    kept), or None (see ``index_body``)."""
+    match = _INDEXDEF.match(indexdef or "")
+    if not match:
+        return None
+    return "CREATE %sINDEX IF NOT EXISTS %s ON %s %s" % (
+        match.group(1) or "", match.group(2), match.group(3), match.group(4))

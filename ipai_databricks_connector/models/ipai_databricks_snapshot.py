@@ -12,6 +12,7 @@ from psycopg2 import sql as pgsql
 from odoo import api, fields, models
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.exceptions import UserError
+from odoo.tools.sql import make_index_name
 
 from ..lakehouse import errors, pgload, quality
 from ..lakehouse.statement_client import manifest_arrow_schema
@@ -62,6 +63,15 @@ class IpaiDatabricksSnapshot(models.Model):
     quality_pass_rate = fields.Float(readonly=True, string="Quality pass rate (%)")
     quality_result_ids = fields.One2many("ipai.databricks.quality.result", "snapshot_id")
     message = fields.Text(readonly=True)
+    index_state = fields.Selection(
+        [("pending", "Indexes pending"), ("built", "Indexes built"),
+         ("failed", "Indexes failed")], readonly=True, string="Indexes",
+        help="A full refresh publishes its data with the primary key; a follow-up job then "
+             "builds one index per field on the published table (readers are not blocked; "
+             "filters and sorts are slower until it is done).")
+    index_seconds = fields.Float(readonly=True, string="Index build time (s)")
+    index_sql = fields.Text(readonly=True,
+                            help="JSON: the CREATE INDEX statements the follow-up job runs.")
     started_at = fields.Datetime(default=fields.Datetime.now, readonly=True)
 
     @api.depends("parameter_values")
@@ -375,7 +385,7 @@ class IpaiDatabricksSnapshot(models.Model):
             staging, pgsql.SQL(", ").join(columns))
         cr._obj.copy_expert(copy.as_string(cr._obj), stream, size=1 << 20)
         if self.mode == "full":
-            self._index_staging()
+            self._key_staging()
         return stream
 
     def _table_indexes(self, table):
@@ -387,24 +397,83 @@ class IpaiDatabricksSnapshot(models.Model):
             "ORDER BY c.relname", [table])
         return self.env.cr.fetchall()
 
-    def _index_staging(self):
-        """A full refresh builds the live table's primary key and indexes (one per generated
-        field) on the staging table right after the COPY, under temporary names: the publish
-        then only renames, and readers of the live table wait for a rename, not for the
-        index builds."""
+    def _key_staging(self):
+        """A full refresh builds the primary key (the ORM needs it) on the staging table
+        right after the COPY: the publish then only renames. The per-field indexes are
+        built after the publish by ``_job_index``."""
         cr = self.env.cr
-        live, staging = self.view_id.model_name, self._staging_table()
-        # Sorting in memory builds each index several times faster than the 4 MB default;
-        # LOCAL: for this transaction only.
+        staging = self._staging_table()
+        # Sorting in memory builds the key faster than the 4 MB default; LOCAL: for this
+        # transaction only.
         cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
         cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
             s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
-        table = pgsql.Identifier(staging).as_string(cr._obj)
-        for n, (_name, definition) in enumerate(self._table_indexes(live)):
-            name = pgsql.Identifier(f"ipai_stg{self.id}_{n}").as_string(cr._obj)
-            statement = pgload.index_on(definition, name, table)
-            if statement:  # PostgreSQL's own text, on our staging table
-                cr.execute(statement)
+
+    def _wanted_indexes(self, live):
+        """The CREATE INDEX IF NOT EXISTS statements of the live table, by index name: its
+        current indexes (under their own names), those a previous snapshot has not built
+        yet, and one per indexed field of the model (as Odoo names and builds them)."""
+        cr = self.env.cr
+        wanted = {}
+        for name, definition in self._table_indexes(live):
+            statement = pgload.idempotent(definition)
+            if statement:  # PostgreSQL's own text
+                wanted[name] = statement
+        current = self.view_id.current_snapshot_id
+        if current and current != self and current.index_state != "built":
+            for name, statement in json.loads(current.index_sql or "{}").items():
+                wanted.setdefault(name, statement)
+        table = pgsql.Identifier(live)
+        for field in self.env[live]._fields.values():
+            if not (field.store and field.column_type and field.name != "id"):
+                continue
+            if field.index not in (True, "btree", "btree_not_null"):
+                continue  # no other kind on a generated field
+            name = make_index_name(live, field.name)
+            column = pgsql.Identifier(field.name)
+            where = pgsql.SQL(" WHERE {} IS NOT NULL").format(column) \
+                if field.index == "btree_not_null" else pgsql.SQL("")
+            wanted.setdefault(name, pgsql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON {} USING btree ({}){}").format(
+                pgsql.Identifier(name), table, column, where).as_string(cr._obj))
+        return wanted
+
+    def _job_index(self):
+        """Build the published table's indexes (after the publish, so the data is there
+        first). CREATE INDEX takes a lock that blocks writers only, and the table is
+        read-only: readers go on. Idempotent: an index that exists is skipped."""
+        self.ensure_one()
+        if self.state != "published" or self.index_state != "pending":
+            return self.env._("Nothing to index (the snapshot is %(s)s, its indexes %(i)s).",
+                              s=self.state, i=self.index_state or "-")
+        cr = self.env.cr
+        live = self.view_id.model_name
+        started = time.monotonic()
+        cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        failed = {}
+        for name, statement in json.loads(self.index_sql or "{}").items():
+            try:
+                with cr.savepoint(flush=False):  # one index failing leaves the others
+                    cr.execute(statement)
+            except psycopg2.Error as exc:
+                failed[name] = str(exc).strip()
+        seconds = time.monotonic() - started
+        if not failed:
+            self.write({"index_state": "built", "index_seconds": seconds})
+            return self.env._("Indexes of %(t)s built in %(n).1f s.", t=live, n=seconds)
+        detail = "; ".join(f"{name}: {error}" for name, error in sorted(failed.items()))
+        # sudo: the running job's own record, to read its retry count.
+        job_uuid = self.env.context.get("job_uuid")
+        job = job_uuid and self.env["queue.job"].sudo().search([("uuid", "=", job_uuid)],
+                                                               limit=1)
+        if job and job.max_retries and job.retry + 1 < job.max_retries:
+            # the job function's retry pattern sets the delay; the data stays published
+            raise RetryableJobError(self.env._("Indexes not built: %s", detail))
+        message = self.env._("The data is published, but these indexes could not be built "
+                             "(filters and sorts on them are slower): %s", detail)
+        self.write({"index_state": "failed", "index_seconds": seconds, "message": message})
+        self.view_id.message_post(body=message)
+        return message
 
     def _job_quality(self):
         """Evaluate the view's rules on the staging table; block publication on failure."""
@@ -461,6 +530,7 @@ class IpaiDatabricksSnapshot(models.Model):
             with cr.savepoint(flush=False):
                 inexact = view.column_ids._measure_exactness(
                     staging, incremental=self.mode == "incremental")
+                wanted = self._wanted_indexes(live)  # before the swap drops the old table
                 self._swap_in(live, staging)
         except psycopg2.Error as exc:
             return self._fail(self.env._("Publishing failed: %s", str(exc).strip()))
@@ -469,11 +539,15 @@ class IpaiDatabricksSnapshot(models.Model):
             view.message_post(body=self.env._(
                 "Columns %s hold values Odoo shows rounded (the database keeps them exact).",
                 ", ".join(inexact.mapped("name"))))
-        cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
-        count = cr.fetchone()[0]
+        if self.mode == "full":
+            count = self.loaded_rows  # the whole table, as COPY loaded it: no scan
+        else:
+            cr.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(live)))
+            count = cr.fetchone()[0]
         self.env[live].invalidate_model()
         self.write({"state": "published", "row_count": count,
-                    "refreshed_at": fields.Datetime.now()})
+                    "refreshed_at": fields.Datetime.now(), "index_state": "pending",
+                    "index_sql": json.dumps(wanted)})
         view.write({"current_snapshot_id": self.id, "refresh_state": "idle", "last_error": False,
                     "last_quality_pass_rate": self.quality_pass_rate})
         if self.republished_from_id:
@@ -494,16 +568,14 @@ class IpaiDatabricksSnapshot(models.Model):
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
             return
         old = f"{live}__old{self.id}"
-        wanted = self._table_indexes(live)
-        # Built by the load under temporary names (see _index_staging), by what they index.
-        built = {pgload.index_body(d): name for name, d in self._table_indexes(staging)
-                 if pgload.index_body(d)}
         cr.execute("SELECT 1 FROM pg_index WHERE indrelid = quote_ident(%s)::regclass "
                    "AND indisprimary", [staging])
         if not cr.fetchone():  # a staging table loaded before the load built its key
+            cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
             cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
                 s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
-        # Named explicitly: PostgreSQL would truncate a long generated name.
+        # Named explicitly: PostgreSQL would truncate a long generated name. The old
+        # table's indexes go with it; _job_index builds them on the new one.
         cr.execute(pgsql.SQL(
             "ALTER TABLE {l} RENAME TO {o};"
             "ALTER TABLE {s} RENAME TO {l};"
@@ -512,12 +584,3 @@ class IpaiDatabricksSnapshot(models.Model):
         ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
                  spk=pgsql.Identifier(f"{staging}_pk"),
                  lpk=pgsql.Identifier(f"{live}_pkey")))
-        for name, definition in wanted:  # under the live table's index names again
-            body = pgload.index_body(definition)
-            ready = built.pop(body, None) if body else None
-            if ready:
-                cr.execute(pgsql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                    pgsql.Identifier(ready), pgsql.Identifier(name)))
-            else:  # not built by the load: built now, from PostgreSQL's own text
-                cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                cr.execute(definition)

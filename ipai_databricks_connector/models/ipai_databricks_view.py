@@ -100,6 +100,8 @@ class IpaiDatabricksView(models.Model):
     snapshot_ids = fields.One2many("ipai.databricks.snapshot", "view_id")
     current_snapshot_id = fields.Many2one("ipai.databricks.snapshot", readonly=True, copy=False)
     row_count = fields.Integer(related="current_snapshot_id.row_count")
+    index_state = fields.Selection(related="current_snapshot_id.index_state")
+    index_seconds = fields.Float(related="current_snapshot_id.index_seconds")
     refreshed_at = fields.Datetime(related="current_snapshot_id.refreshed_at")
     snapshot_label = fields.Char(compute="_compute_snapshot_label", string="Published data")
     refresh_state = fields.Selection(
@@ -533,6 +535,9 @@ class IpaiDatabricksView(models.Model):
                     "%s: data quality", desc))._job_quality(),
                 snap.delayable(channel=JOB_CHANNEL, description=self.env._(
                     "%s: publish", desc))._job_publish(),
+                # after the publish: the data is readable while its indexes are built
+                snap.delayable(channel=JOB_CHANNEL, description=self.env._(
+                    "%s: build the indexes", desc))._job_index(),
             ]
             chain(*steps).delay()
             snapshots |= snap
@@ -554,8 +559,9 @@ class IpaiDatabricksView(models.Model):
             view.sudo().message_post(body=message)
         return True
 
-    def _refresh_now(self, mode=None, values=None, as_of_version=None):
-        """Run the whole chain in this transaction (demo loader, benchmarks)."""
+    def _refresh_now(self, mode=None, values=None, as_of_version=None, index=True):
+        """Run the whole chain in this transaction (demo loader, benchmarks); ``index``
+        False stops after the publish (the indexes stay pending: ``_job_index``)."""
         snaps = self.env["ipai.databricks.snapshot"]
         for view in self:
             _bound, texts = view._parameters(values)
@@ -569,6 +575,8 @@ class IpaiDatabricksView(models.Model):
             view.refresh_state = "running"
             for step in (snap._job_query, snap._job_load, snap._job_quality, snap._job_publish):
                 step()
+            if index:
+                snap._job_index()
             snaps |= snap
         return snaps
 

@@ -41,6 +41,10 @@ class TestDatabricksTimeTravel(LakeCase):
         again = self.view.current_snapshot_id
         self.assertEqual((again.delta_version, again.row_count, again.republished_from_id),
                          (1, 8, latest))
+        self.assertEqual(again.index_state, "built", "the chain indexes a rollback too")
+        self.cr.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s",
+                        [self.view.model_name])
+        self.assertEqual(self.cr.fetchone()[0], len(self.view.column_ids) + 1)
         body = self.view.message_ids[:1].body
         self.assertIn(f"snapshot {latest.id}", body)
         self.assertIn(self.manager.name, body)

@@ -3,6 +3,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -126,49 +128,108 @@ class TestDatabricksView(LakeCase):
                         [table])
         return dict(self.cr.fetchall())
 
-    def test_the_load_builds_the_indexes_and_the_publish_only_renames_them(self):
+    def _field_index_names(self, view):
+        return {f"{view.model_name}__{c.field_name}_index" for c in view.column_ids}
+
+    def test_the_publish_brings_the_key_and_a_follow_up_job_the_field_indexes(self):
         self.lake.write_table(GOLD, sales_table())
         view = self.make_view()
         view._refresh_now()
         names = set(self._index_oids(view.model_name))
-        self.assertEqual(len(names), len(view.column_ids) + 1, "one per field, and the key")
+        self.assertEqual(names, self._field_index_names(view) | {f"{view.model_name}_pkey"},
+                         "one per field, and the key")
+        self.lake.write_table(GOLD, sales_table(days=4))
         snap = self.env["ipai.databricks.snapshot"].create({"view_id": view.id, "mode": "full"})
         snap._job_query()
         snap._job_load()
         built = self._index_oids(snap._staging_table())
-        self.assertEqual(len(built), len(names), "ready before the publish")
+        self.assertEqual(set(built), {f"{snap._staging_table()}_pk"}, "only the key, loaded")
         snap._job_quality()
         snap._job_publish()
-        self.assertEqual(snap.state, "published", snap.message)
+        self.assertEqual((snap.state, snap.row_count), ("published", 8), snap.message)
         published = self._index_oids(view.model_name)
-        self.assertEqual(set(published), names, "under the live table's names again")
+        self.assertEqual(set(published), {f"{view.model_name}_pkey"})
         self.assertEqual(set(published.values()), set(built.values()),
-                         "renamed, not built again while readers wait")
+                         "the key renamed, not built again while readers wait")
+        self.assertEqual((snap.index_state, view.index_state), ("pending", "pending"))
+        # Readable at once, through the ORM.
+        self.assertEqual(self.env[view.model_name].search_count([("x_region", "=", "NCR")]), 4)
+        snap._job_index()
+        self.assertEqual(set(self._index_oids(view.model_name)), names,
+                         "under the live table's names again")
+        self.assertEqual(view.index_state, "built")
+        self.assertGreater(snap.index_seconds, 0.0)
+        self.assertIn("Nothing to index", snap._job_index(), "run again: nothing to do")
+        self.assertEqual(set(self._index_oids(view.model_name)), names)
 
-    def test_a_staging_table_loaded_without_indexes_still_publishes_them(self):
+    def test_a_refresh_before_the_indexes_were_built_still_gets_them(self):
         self.lake.write_table(GOLD, sales_table())
         view = self.make_view()
         view._refresh_now()
         names = set(self._index_oids(view.model_name))
+        first = view._refresh_now(index=False)  # its index job has not run yet
+        self.assertEqual(first.index_state, "pending")
         snap = self.env["ipai.databricks.snapshot"].create({"view_id": view.id, "mode": "full"})
         snap._job_query()
         snap._job_load()
         staging = snap._staging_table()
-        # As a load before this version left it: no key, no index.
+        # As a load before this version left it: no key.
         self.cr.execute(f'ALTER TABLE "{staging}" DROP CONSTRAINT "{staging}_pk"')
-        for name in self._index_oids(staging):
-            self.cr.execute(f'DROP INDEX "{name}"')
         snap._job_quality()
         snap._job_publish()
         self.assertEqual((snap.state, snap.row_count), ("published", 6), snap.message)
+        self.assertEqual(set(self._index_oids(view.model_name)), {f"{view.model_name}_pkey"})
+        first._job_index()  # the older job, late: builds them on the live table
+        snap._job_index()
         self.assertEqual(set(self._index_oids(view.model_name)), names)
+        self.assertEqual((first.index_state, snap.index_state), ("built", "built"))
+
+    def test_an_index_that_cannot_be_built_leaves_the_data_published_and_is_retried(self):
+        # A gold text too long for a b-tree entry (PostgreSQL refuses above ~2.7 kB).
+        huge = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(4000))
+        table = sales_table()
+        regions = table.column("region").to_pylist()
+        regions[1] = huge
+        self.lake.write_table(GOLD, table.set_column(
+            2, "region", pa.array(regions, pa.string())))
+        view = self.make_view()
+        snap = view.with_user(self.user).action_refresh()
+        chain = ["_job_query", "_job_load", "_job_quality", "_job_publish", "_job_index"]
+        records = self.env["queue.job"].search([("model_name", "=", snap._name)]).filtered(
+            lambda r: snap.id in r.records.ids).sorted(lambda r: chain.index(r.method_name))
+        self.assertEqual(records.mapped("method_name"), chain, "one job each, in a chain")
+        self.assertEqual(records[-1].dependency_graph, records[0].dependency_graph)
+        self.assertEqual(set(records.mapped("channel")), {"root.ipai.databricks"})
+        for record in records[:-1]:
+            Job.load(self.env, record.uuid).perform()
+        self.assertEqual((snap.state, snap.row_count, snap.index_state),
+                         ("published", 6, "pending"), snap.message)
+        job = Job.load(self.env, records[-1].uuid)
+        with self.assertRaisesRegex(RetryableJobError, "region_index"):
+            job.perform()  # as queue_job does: retried while retries remain
+        self.assertEqual(job._get_retry_seconds(), 30, "its retry pattern")
+        self.assertEqual(snap.state, "published")
+        self.assertEqual(self.env[view.model_name].with_user(self.user).search_count([]), 6,
+                         "the data stays published")
+        # The last try records it where users see it, without unpublishing.
+        job.retry = job.max_retries - 1
+        job.store()
+        message = Job.load(self.env, job.uuid).perform()
+        self.assertEqual((snap.state, snap.index_state, view.index_state),
+                         ("published", "failed", "failed"))
+        self.assertIn("region_index", message)
+        self.assertIn("region_index", view.message_ids[:1].body)
+        indexed = set(self._index_oids(view.model_name))
+        self.assertIn(f"{view.model_name}__x_store_id_index", indexed,
+                      "one index that cannot be built leaves the others")
+        self.assertNotIn(f"{view.model_name}__x_region_index", indexed)
 
     def test_refresh_runs_as_a_job_chain_and_publishes(self):
         self.lake.write_table(GOLD, sales_table())
         view = self.make_view()
         with trap_jobs() as trap:
             view.with_user(self.user).action_refresh()
-            trap.assert_jobs_count(4)
+            trap.assert_jobs_count(5)
             self.assertEqual({j.channel for j in trap.enqueued_jobs}, {"root.ipai.databricks"})
             self.assertEqual(view.refresh_state, "running")
             drain(trap)
@@ -283,10 +344,10 @@ class TestDatabricksView(LakeCase):
 
         with trap_jobs() as trap:
             self.env["ipai.databricks.view"]._cron_refresh_due()
-            self.assertEqual(len(mine(trap)), 4)
+            self.assertEqual(len(mine(trap)), 5)
             self.assertTrue(view.next_refresh_at)
             self.env["ipai.databricks.view"]._cron_refresh_due()
-            self.assertEqual(len(mine(trap)), 4)  # not due again before the next hour
+            self.assertEqual(len(mine(trap)), 5)  # not due again before the next hour
 
     def test_rows_are_read_only_for_everybody(self):
         self.lake.write_table(GOLD, sales_table())
@@ -315,7 +376,7 @@ class TestDatabricksView(LakeCase):
             view.with_user(self.user).action_create_model()
         with trap_jobs() as trap:
             view.with_user(self.user).action_refresh()
-            trap.assert_jobs_count(4)
+            trap.assert_jobs_count(5)
         with self.assertRaisesRegex(UserError, "already refreshing"):
             view.with_user(self.user).action_refresh()
 

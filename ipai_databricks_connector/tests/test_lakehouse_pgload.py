@@ -1,4 +1,4 @@
-"""Index definitions moved from the live table to the staging table (lakehouse/pgload.py)."""
+"""Index definitions moved to the staging table or made idempotent (lakehouse/pgload.py)."""
 
 from odoo.tests import BaseCase
 
@@ -23,3 +23,16 @@ class TestIndexDefinitions(BaseCase):
         self.assertIsNone(pgload.index_body('CREATE INDEX "a b" ON public.t USING btree (x)'))
         self.assertIsNone(pgload.index_on("ALTER TABLE t ADD x int", '"n"', '"t"'))
         self.assertIsNone(pgload.index_body(None))
+
+    def test_a_definition_made_idempotent_keeps_its_name_and_table(self):
+        unique = ("CREATE UNIQUE INDEX u ON ONLY public.t USING btree (lower((x_name)::text)) "
+                  "WHERE (x_active IS TRUE)")
+        self.assertEqual(pgload.idempotent(unique),
+                         "CREATE UNIQUE INDEX IF NOT EXISTS u ON public.t USING btree "
+                         "(lower((x_name)::text)) WHERE (x_active IS TRUE)")
+        self.assertEqual(
+            pgload.idempotent("CREATE INDEX x_dbx_sales__x_region_index ON public.x_dbx_sales "
+                              "USING btree (x_region)"),
+            "CREATE INDEX IF NOT EXISTS x_dbx_sales__x_region_index ON public.x_dbx_sales "
+            "USING btree (x_region)")
+        self.assertIsNone(pgload.idempotent("ALTER TABLE t ADD x int"))

@@ -5,10 +5,12 @@ throwaway database with ipai_databricks_connector installed, writes the Delta ta
 ``bench.gold.sales`` (seven columns of typical gold types) into a temporary lakehouse,
 and prints:
 - the rows/s of a full refresh from the local backend (query -> COPY load -> quality ->
-  publish, ``_refresh_now``), and the peak memory of this process during it above its
-  resident size just before;
+  publish, ``_refresh_now``), until the data is published (committed, with its primary
+  key) and until the follow-up index job has built one index per field, and the peak
+  memory of this process during the refresh above its resident size just before;
 - the rows/s of a bare COPY of the same Arrow data into a plain PostgreSQL table, and
-  the ratio of both (target: the refresh reaches at least half the bare COPY rate);
+  the ratios of both (target: the refresh until published reaches 0.9x the bare COPY
+  rate; the ratio until indexed is printed too);
 - the rows/s of the same refresh through the local Databricks API server (run in its own
   process), called through an ``ipai.gateway`` service (Statement Execution API,
   EXTERNAL_LINKS + ARROW_STREAM);
@@ -38,7 +40,7 @@ BATCH = 100_000
 TABLE = "bench.gold.sales"
 TOKEN = "bench-token"
 ADDON = Path(__file__).resolve().parents[2] / "ipai_databricks_connector"
-RATIO_TARGET = 0.5
+RATIO_TARGET = 0.9  # until published
 MEMORY_TARGET_MB = 300
 READ_TARGET = 1.0  # client / SDK read rate
 READ_ROUNDS = 4
@@ -177,14 +179,20 @@ def run(db, common, root):
         cr.commit()
         with PeakRss() as memory:
             start = time.perf_counter()
-            snap = view._refresh_now(mode="full")
-            cr.commit()
+            snap = view._refresh_now(mode="full", index=False)
+            cr.commit()  # published: readers see the new data
             elapsed = time.perf_counter() - start
+            snap._job_index()  # the follow-up job of the chain
+            cr.commit()
+            indexed = time.perf_counter() - start
         check_snapshot(snap, "local refresh")
+        if snap.index_state != "built":
+            raise RuntimeError(f"local refresh: indexes {snap.index_state}: {snap.message}")
         count = table_count(cr, view.model_name)
-        results["local"] = (count, elapsed, snap.duration_seconds)
-        print(f"local refresh done: {count} rows in {elapsed:.2f} s "
-              f"(load step {snap.duration_seconds:.2f} s)", flush=True)
+        results["local"] = (count, elapsed, snap.duration_seconds, indexed)
+        print(f"local refresh done: {count} rows published in {elapsed:.2f} s "
+              f"(load step {snap.duration_seconds:.2f} s), indexed at {indexed:.2f} s",
+              flush=True)
         mapping = view._columns()
         cr.execute("SELECT column_name, data_type FROM information_schema.columns "
                    "WHERE table_name = %s", (view.model_name,))
@@ -361,24 +369,30 @@ def read_rates(root):
 
 
 def report(results, memory):
-    local_rows, local_s, local_load = results["local"]
+    local_rows, local_s, local_load, local_indexed_s = results["local"]
     copy_rows, copy_s = results["copy"]
     api_rows, api_s, api_load = results["api"]
     local_rate, copy_rate = rate(local_rows, local_s), rate(copy_rows, copy_s)
     ratio = local_rate / copy_rate
+    indexed_rate = rate(local_rows, local_indexed_s)
     mem = memory.above_start_mb
     ok = {True: "OK", False: "MISSED"}
     print()
     print("=" * 78)
     print(f"Databricks view refresh benchmark, {ROWS:,} rows x 7 columns ({TABLE})")
-    print(f"refresh local backend: {local_rows:,} rows in {local_s:.2f} s = "
+    print(f"refresh local backend, until published: {local_rows:,} rows in {local_s:.2f} s = "
           f"{local_rate:,.0f} rows/s (load step {local_load:.2f} s)")
+    print(f"refresh local backend, until indexed:   {local_rows:,} rows in "
+          f"{local_indexed_s:.2f} s = {indexed_rate:,.0f} rows/s")
     print(f"bare COPY:             {copy_rows:,} rows in {copy_s:.2f} s = {copy_rate:,.0f} rows/s")
-    print(f"ratio: {ratio:.2f} (target >= {RATIO_TARGET}): {ok[ratio >= RATIO_TARGET]}")
+    print(f"ratio until published / bare COPY: {ratio:.2f} (target >= {RATIO_TARGET}): "
+          f"{ok[ratio >= RATIO_TARGET]}")
+    print(f"ratio until indexed / bare COPY: {indexed_rate / copy_rate:.2f} (reported)")
     print(f"peak memory of the refresh: {mem:.0f} MB above start "
           f"({memory.start / 2**20:.0f} MB -> {memory.peak / 2**20:.0f} MB) "
           f"(target < {MEMORY_TARGET_MB} MB): {ok[mem < MEMORY_TARGET_MB]}")
-    print(f"refresh through the local Databricks API: {api_rows:,} rows in {api_s:.2f} s = "
+    print(f"refresh through the local Databricks API (until indexed): {api_rows:,} rows in "
+          f"{api_s:.2f} s = "
           f"{rate(api_rows, api_s):,.0f} rows/s (load step {api_load:.2f} s)")
     client_rate, sdk_rate = results["read"]
     read_ratio = client_rate / sdk_rate
