@@ -22,9 +22,7 @@ and prints:
 Figures are reported, not asserted: a missed target still exits 0; an error does not.
 """
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,7 @@ import time
 from pathlib import Path
 
 import psutil
-from benchlib import PG, free_port, pg
+from benchlib import drop, free_port, install, odoo_setup, open_registry
 
 ROWS = int(os.environ.get("ROWS", "1000000"))
 BATCH = 100_000
@@ -138,33 +136,21 @@ def rate(rows, seconds):
 
 
 def main():
-    odoo_cmd = json.loads(os.environ["IPAI_TEST_ODOO_CMD"])
-    addons = os.environ["IPAI_TEST_ADDONS_PATH"]
-    db = f"ipai_bench_dbx_{os.getpid()}"
-    data_dir = f"/tmp/{db}"
+    odoo_cmd, db, data_dir, common = odoo_setup("dbx")
     root = tempfile.mkdtemp(prefix="ipai_bench_dbx_lake_")
-    common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
-              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
     try:
-        print(f"installing ipai_databricks_connector in {db} ...", flush=True)
-        subprocess.run([*odoo_cmd, *common, "-d", db, "-i", "ipai_databricks_connector",
-                        "--stop-after-init", "--log-level=warn", "--no-http"], check=True)
+        install(odoo_cmd, common, db, ["ipai_databricks_connector"])
         print(f"writing {ROWS} rows of {TABLE} ...", flush=True)
         subprocess.run([sys.executable, __file__, "write", root, str(ROWS)], check=True)
         run(db, common, root)
     finally:
-        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        drop(db, root, data_dir)
 
 
 def run(db, common, root):
     from odoo import api  # noqa: PLC0415 - Odoo is set up first
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
 
-    config.parse_config([*common, "-d", db, "--log-level=warn"], setup_logging=True)
-    registry = Registry(db)
+    registry = open_registry(db, common)
     results = {}
 
     # 1. Refresh from the local backend.

@@ -35,7 +35,8 @@ def odoo_setup(tag):
     db = f"ipai_bench_{tag}_{os.getpid()}"
     data_dir = f"/tmp/{db}"
     common = [f"--addons-path={addons}", f"--db_host={PG['host']}", f"--db_port={PG['port']}",
-              f"--db_user={PG['user']}", f"--data-dir={data_dir}"]
+              f"--db_user={PG['user']}", f"--data-dir={data_dir}",
+              "--http-interface=127.0.0.1"]  # loopback only (and Odoo 19 warns without it)
     return odoo_cmd, db, data_dir, common
 
 
