@@ -40,9 +40,23 @@ registry.category("web_tour.tours").add("ipai_waf_review_assessor_tour", {
             trigger: ".o-mail-Chatter .o-mail-Thread:has(.o-mail-Message), " +
                 ".o-mail-Chatter .o-mail-Thread:contains(The conversation is empty)",
         },
+        // The chatter can render once more after the form opened from the list; a click
+        // on the rendering that goes away is lost, so click until the composer shows.
         {
             trigger: ".o_form_view .o-mail-Chatter-topbar button.o-mail-Chatter-logNote",
-            run: "click",
+            async run() {
+                const composer = () =>
+                    document.querySelector(".o-mail-Chatter .o-mail-Composer-input");
+                const pause = () => new Promise((resolve) => setTimeout(resolve, 200));
+                for (let attempt = 0; attempt < 5 && !composer(); attempt++) {
+                    document
+                        .querySelector(".o-mail-Chatter-topbar button.o-mail-Chatter-logNote")
+                        .click();
+                    for (let i = 0; i < 10 && !composer(); i++) {
+                        await pause();
+                    }
+                }
+            },
         },
         {
             trigger: ".o-mail-Chatter .o-mail-Composer-input",
