@@ -116,26 +116,9 @@ class CopyStream(io.RawIOBase):
 _INDEXDEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (?:ONLY )?(\S+) (USING .+)$", re.S)
 
 
-def index_body(indexdef):
-    """``(unique, "USING btree (x_col)")`` of an index definition: what it indexes, whatever
-    its name and table; None when the text is not in PostgreSQL's usual form."""
-    match = _INDEXDEF.match(indexdef or "")
-    return (bool(match.group(1)), match.group(4)) if match else None
-
-
-def index_on(indexdef, name_sql, table_sql):
-    """The definition of the same index under ``name_sql`` on ``table_sql`` (both quoted
-    identifiers), or None (see ``index_body``)."""
-    body = index_body(indexdef)
-    if body is None:
-        return None
-    unique, rest = body
-    return "CREATE %sINDEX %s ON %s %s" % ("UNIQUE " if unique else "", name_sql, table_sql, rest)
-
-
 def idempotent(indexdef):
     """The same index definition as ``CREATE INDEX IF NOT EXISTS`` (name, table and all
-    kept), or None (see ``index_body``)."""
+    kept), or None when the text is not in PostgreSQL's usual form."""
     match = _INDEXDEF.match(indexdef or "")
     if not match:
         return None
