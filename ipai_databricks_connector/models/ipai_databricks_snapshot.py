@@ -66,9 +66,10 @@ class IpaiDatabricksSnapshot(models.Model):
     index_state = fields.Selection(
         [("pending", "Indexes pending"), ("built", "Indexes built"),
          ("failed", "Indexes failed")], readonly=True, string="Indexes",
-        help="A full refresh publishes its data with the primary key; a follow-up job then "
-             "builds one index per field on the published table (readers are not blocked; "
-             "filters and sorts are slower until it is done).")
+        help="A full refresh publishes its data with a light index on the record ids; a "
+             "follow-up job then builds the primary key and one index per field on the "
+             "published table (readers are not blocked; filters and sorts are slower until "
+             "it is done).")
     index_seconds = fields.Float(readonly=True, string="Index build time (s)")
     index_sql = fields.Text(readonly=True,
                             help="JSON: the CREATE INDEX statements the follow-up job runs.")
@@ -398,16 +399,30 @@ class IpaiDatabricksSnapshot(models.Model):
         return self.env.cr.fetchall()
 
     def _key_staging(self):
-        """A full refresh builds the primary key (the ORM needs it) on the staging table
-        right after the COPY: the publish then only renames. The per-field indexes are
-        built after the publish by ``_job_index``."""
-        cr = self.env.cr
+        """A full refresh gives the staging table a block-range (BRIN) index on ``id`` right
+        after the COPY: the rows are in id order, so it finds a record by id in a few pages,
+        and it is built in about half the time of the primary key's b-tree (which alone
+        costs some 15 % of the COPY). The publish then only renames; ``_job_index`` builds
+        the primary key and the per-field indexes on the published table."""
         staging = self._staging_table()
-        # Sorting in memory builds the key faster than the 4 MB default; LOCAL: for this
-        # transaction only.
-        cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
-            s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
+        self.env.cr.execute(pgsql.SQL("CREATE INDEX {i} ON {s} USING brin (id)").format(
+            i=pgsql.Identifier(f"{staging}_ib"), s=pgsql.Identifier(staging)))
+
+    def _ensure_primary_key(self, live):
+        """The live table's primary key, built if the publish came without it: a unique
+        b-tree first (its lock lets readers go on), then attached as the key (a brief
+        lock, no scan: ``id`` is NOT NULL). The BRIN index that stood in goes."""
+        cr = self.env.cr
+        cr.execute("SELECT 1 FROM pg_index WHERE indrelid = quote_ident(%s)::regclass "
+                   "AND indisprimary", [live])
+        if cr.fetchone():
+            return
+        table, pkey = pgsql.Identifier(live), pgsql.Identifier(f"{live}_pkey")
+        cr.execute(pgsql.SQL(
+            "CREATE UNIQUE INDEX IF NOT EXISTS {k} ON {t} (id);"
+            "ALTER TABLE {t} ADD CONSTRAINT {k} PRIMARY KEY USING INDEX {k};"
+            "DROP INDEX IF EXISTS {b}").format(
+            k=pkey, t=table, b=pgsql.Identifier(f"{live}_id_brin")))
 
     def _wanted_indexes(self, live):
         """The CREATE INDEX IF NOT EXISTS statements of the live table, by index name: its
@@ -416,6 +431,8 @@ class IpaiDatabricksSnapshot(models.Model):
         cr = self.env.cr
         wanted = {}
         for name, definition in self._table_indexes(live):
+            if name == f"{live}_id_brin":
+                continue  # the stand-in for the key, dropped once the key is built
             statement = pgload.idempotent(definition)
             if statement:  # PostgreSQL's own text
                 wanted[name] = statement
@@ -451,6 +468,11 @@ class IpaiDatabricksSnapshot(models.Model):
         started = time.monotonic()
         cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
         failed = {}
+        try:
+            with cr.savepoint(flush=False):
+                self._ensure_primary_key(live)
+        except psycopg2.Error as exc:
+            failed[f"{live}_pkey"] = str(exc).strip()
         for name, statement in json.loads(self.index_sql or "{}").items():
             try:
                 with cr.savepoint(flush=False):  # one index failing leaves the others
@@ -568,19 +590,23 @@ class IpaiDatabricksSnapshot(models.Model):
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
             return
         old = f"{live}__old{self.id}"
-        cr.execute("SELECT 1 FROM pg_index WHERE indrelid = quote_ident(%s)::regclass "
-                   "AND indisprimary", [staging])
-        if not cr.fetchone():  # a staging table loaded before the load built its key
-            cr.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            cr.execute(pgsql.SQL("ALTER TABLE {s} ADD CONSTRAINT {spk} PRIMARY KEY (id)").format(
-                s=pgsql.Identifier(staging), spk=pgsql.Identifier(f"{staging}_pk")))
+        cr.execute("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                   "WHERE i.indrelid = quote_ident(%s)::regclass", [staging])
+        present = {name for (name,) in cr.fetchall()}
+        brin, pk = f"{staging}_ib", f"{staging}_pk"
+        if not present & {brin, pk}:  # a staging table loaded before the load indexed it
+            self._key_staging()
+            present.add(brin)
         # Named explicitly: PostgreSQL would truncate a long generated name. The old
-        # table's indexes go with it; _job_index builds them on the new one.
-        cr.execute(pgsql.SQL(
-            "ALTER TABLE {l} RENAME TO {o};"
-            "ALTER TABLE {s} RENAME TO {l};"
-            "DROP TABLE {o};"
-            "ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk};"
-        ).format(s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old),
-                 spk=pgsql.Identifier(f"{staging}_pk"),
-                 lpk=pgsql.Identifier(f"{live}_pkey")))
+        # table's indexes go with it; _job_index builds the key and the others on the new one.
+        renames = [pgsql.SQL(
+            "ALTER TABLE {l} RENAME TO {o}; ALTER TABLE {s} RENAME TO {l}; DROP TABLE {o}").format(
+            s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old))]
+        if brin in present:
+            renames.append(pgsql.SQL("ALTER INDEX {b} RENAME TO {lb}").format(
+                b=pgsql.Identifier(brin), lb=pgsql.Identifier(f"{live}_id_brin")))
+        if pk in present:
+            renames.append(pgsql.SQL("ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk}").format(
+                l=pgsql.Identifier(live), spk=pgsql.Identifier(pk),
+                lpk=pgsql.Identifier(f"{live}_pkey")))
+        cr.execute(pgsql.SQL("; ").join(renames))

@@ -131,7 +131,20 @@ class TestDatabricksView(LakeCase):
     def _field_index_names(self, view):
         return {f"{view.model_name}__{c.field_name}_index" for c in view.column_ids}
 
-    def test_the_publish_brings_the_key_and_a_follow_up_job_the_field_indexes(self):
+    def _plan(self, table, where):
+        """EXPLAIN of a read where any index usable would be used."""
+        self.cr.execute("SET LOCAL enable_seqscan = off")
+        self.cr.execute(f'EXPLAIN SELECT * FROM "{table}" WHERE {where}')
+        plan = "\n".join(row[0] for row in self.cr.fetchall())
+        self.cr.execute("SET LOCAL enable_seqscan = on")
+        return plan
+
+    def _has_primary_key(self, table):
+        self.cr.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+                        "AND contype = 'p'", (table,))
+        return [name for (name,) in self.cr.fetchall()]
+
+    def test_the_publish_brings_an_id_index_and_a_follow_up_job_the_key_and_field_indexes(self):
         self.lake.write_table(GOLD, sales_table())
         view = self.make_view()
         view._refresh_now()
@@ -143,18 +156,24 @@ class TestDatabricksView(LakeCase):
         snap._job_query()
         snap._job_load()
         built = self._index_oids(snap._staging_table())
-        self.assertEqual(set(built), {f"{snap._staging_table()}_pk"}, "only the key, loaded")
+        self.assertEqual(set(built), {f"{snap._staging_table()}_ib"}, "only the id index, loaded")
         snap._job_quality()
         snap._job_publish()
         self.assertEqual((snap.state, snap.row_count), ("published", 8), snap.message)
         published = self._index_oids(view.model_name)
-        self.assertEqual(set(published), {f"{view.model_name}_pkey"})
+        self.assertEqual(set(published), {f"{view.model_name}_id_brin"})
         self.assertEqual(set(published.values()), set(built.values()),
-                         "the key renamed, not built again while readers wait")
+                         "the id index renamed, not built again while readers wait")
         self.assertEqual((snap.index_state, view.index_state), ("pending", "pending"))
-        # Readable at once, through the ORM.
+        self.assertEqual(self._has_primary_key(view.model_name), [], "the key comes next")
+        # Readable at once, through the ORM, and a record found by id through an index.
         self.assertEqual(self.env[view.model_name].search_count([("x_region", "=", "NCR")]), 4)
+        self.assertIn(f"{view.model_name}_id_brin", self._plan(view.model_name, "id = 3"))
+        record = self.env[view.model_name].browse(3)
+        self.assertTrue(record.exists())
         snap._job_index()
+        self.assertEqual(self._has_primary_key(view.model_name), [f"{view.model_name}_pkey"])
+        self.assertIn(f"{view.model_name}_pkey", self._plan(view.model_name, "id = 3"))
         self.assertEqual(set(self._index_oids(view.model_name)), names,
                          "under the live table's names again")
         self.assertEqual(view.index_state, "built")
@@ -173,12 +192,13 @@ class TestDatabricksView(LakeCase):
         snap._job_query()
         snap._job_load()
         staging = snap._staging_table()
-        # As a load before this version left it: no key.
-        self.cr.execute(f'ALTER TABLE "{staging}" DROP CONSTRAINT "{staging}_pk"')
+        # As a load before this version left it: no index at all.
+        self.cr.execute(f'DROP INDEX "{staging}_ib"')
         snap._job_quality()
         snap._job_publish()
         self.assertEqual((snap.state, snap.row_count), ("published", 6), snap.message)
-        self.assertEqual(set(self._index_oids(view.model_name)), {f"{view.model_name}_pkey"})
+        self.assertEqual(set(self._index_oids(view.model_name)),
+                         {f"{view.model_name}_id_brin"})
         first._job_index()  # the older job, late: builds them on the live table
         snap._job_index()
         self.assertEqual(set(self._index_oids(view.model_name)), names)

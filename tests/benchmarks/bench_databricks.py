@@ -42,6 +42,7 @@ RATIO_TARGET = 0.9  # until published
 MEMORY_TARGET_MB = 300
 READ_TARGET = 1.0  # client / SDK read rate
 READ_ROUNDS = 4
+COPY_ROUNDS = 3  # refresh and bare COPY, alternately; best of each
 
 
 
@@ -163,6 +164,45 @@ def run(db, common, root):
             "source": TABLE, "schedule": "manual"})
         view._create_model(view._fetch_schema())
         cr.commit()
+        mapping = view._columns()
+        cr.execute("SELECT column_name, data_type FROM information_schema.columns "
+                   "WHERE table_name = %s", (view.model_name,))
+        pg_types = dict(cr.fetchall())
+        columns = [("id", "integer")] + [(f, pg_types[f]) for f in mapping.values()]
+
+    # 1 and 2, in alternating rounds (best of each): the refresh, and a bare COPY of the
+    # same Arrow data into a plain (logged) table.
+    memory = None
+    for number in range(COPY_ROUNDS):
+        for step in ("refresh", "copy") if number % 2 == 0 else ("copy", "refresh"):
+            if step == "copy":
+                count, seconds = bare_copy(registry, root, columns)
+                print(f"bare COPY done: {count} rows in {seconds:.2f} s", flush=True)
+                if "copy" not in results or seconds < results["copy"][1]:
+                    results["copy"] = (count, seconds)
+                continue
+            local, peak = local_refresh(registry, view.id)
+            memory = memory or peak  # the first refresh's memory
+            if "local" not in results or local[1] < results["local"][1]:
+                results["local"] = local
+
+    # 3. Refresh through the local Databricks API server, in its own process.
+    results["api"] = api_refresh(registry, root)
+
+    # 4. The same EXTERNAL_LINKS result read by the project's client and by the SDK.
+    results["read"] = read_rates(root)
+
+    report(results, memory)
+
+
+def local_refresh(registry, view_id):
+    """One full refresh of the view: (rows, until published, load step, until indexed) and
+    the memory it took."""
+    from odoo import api  # noqa: PLC0415
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        view = env["ipai.databricks.view"].browse(view_id)
         with PeakRss() as memory:
             start = time.perf_counter()
             snap = view._refresh_now(mode="full", index=False)
@@ -175,27 +215,10 @@ def run(db, common, root):
         if snap.index_state != "built":
             raise RuntimeError(f"local refresh: indexes {snap.index_state}: {snap.message}")
         count = table_count(cr, view.model_name)
-        results["local"] = (count, elapsed, snap.duration_seconds, indexed)
         print(f"local refresh done: {count} rows published in {elapsed:.2f} s "
               f"(load step {snap.duration_seconds:.2f} s), indexed at {indexed:.2f} s",
               flush=True)
-        mapping = view._columns()
-        cr.execute("SELECT column_name, data_type FROM information_schema.columns "
-                   "WHERE table_name = %s", (view.model_name,))
-        pg_types = dict(cr.fetchall())
-        columns = [("id", "integer")] + [(f, pg_types[f]) for f in mapping.values()]
-
-    # 2. Bare COPY of the same Arrow data into a plain (logged) table.
-    results["copy"] = bare_copy(registry, root, columns)
-    print(f"bare COPY done: {results['copy'][0]} rows in {results['copy'][1]:.2f} s", flush=True)
-
-    # 3. Refresh through the local Databricks API server, in its own process.
-    results["api"] = api_refresh(registry, root)
-
-    # 4. The same EXTERNAL_LINKS result read by the project's client and by the SDK.
-    results["read"] = read_rates(root)
-
-    report(results, memory)
+        return (count, elapsed, snap.duration_seconds, indexed), memory
 
 
 def table_count(cr, table):
