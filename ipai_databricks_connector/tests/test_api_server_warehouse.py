@@ -12,7 +12,8 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service import sql
 
-from odoo.tests import BaseCase
+from odoo.addons.ipai_microservices_gateway.tests.common import loopback_requests_only
+from odoo.tests import BaseCase, TransactionCase, tagged
 
 from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
@@ -164,3 +165,33 @@ class TestWarehouseAutoStop(BaseCase):
             self.w.statement_execution.get_statement(response.statement_id).result.data_array,
             [["7"]])
         self.assertEqual(self.state(), sql.State.RUNNING, "idle less than 1 s yet")
+
+
+@tagged("post_install", "-at_install")
+class TestWorkspaceShowsAutoStop(TransactionCase):
+    """The workspace form shows the warehouse's auto-stop next to its size."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        loopback_requests_only(cls)
+        root = tempfile.mkdtemp(prefix="ipai_wh_odoo_")
+        cls.addClassCleanup(shutil.rmtree, root, True)
+        cls.server = DatabricksApiServer(root, TOKEN).start()
+        cls.addClassCleanup(cls.server.stop)
+        service = cls.env["ipai.gateway.service"].create({
+            "name": "Databricks (auto-stop test)", "code": "dbx_autostop_test",
+            "kind": "databricks", "base_url": cls.server.url, "auth_type": "bearer",
+            "token": TOKEN, "connect_timeout": 2, "read_timeout": 10, "health_path": False})
+        cls.workspace = cls.env["ipai.databricks.workspace"].create({
+            "name": "Databricks (auto-stop)", "backend": "databricks",
+            "service_id": service.id, "warehouse_id": WH})
+
+    def test_the_workspace_shows_the_auto_stop_minutes(self):
+        self.workspace.action_refresh_warehouse()
+        self.assertEqual((self.workspace.warehouse_size, self.workspace.warehouse_auto_stop_mins),
+                         ("2X-Small", 120))
+        WorkspaceClient(host=self.server.url, token=TOKEN, auth_type="pat").warehouses.edit(
+            WH, auto_stop_mins=30)
+        self.workspace.action_refresh_warehouse()
+        self.assertEqual(self.workspace.warehouse_auto_stop_mins, 30)
