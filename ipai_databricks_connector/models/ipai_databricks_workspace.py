@@ -50,6 +50,9 @@ class IpaiDatabricksWorkspace(models.Model):
         WAREHOUSE_STATES, readonly=True, copy=False,
         help="As the SQL Warehouses API last reported it (see Checked at).")
     warehouse_size = fields.Char(readonly=True, copy=False, help="The warehouse's cluster size.")
+    warehouse_auto_stop_mins = fields.Integer(
+        string="Auto-stop (minutes)", readonly=True, copy=False,
+        help="Minutes idle before the warehouse stops by itself (0: never), as last reported.")
     warehouse_checked_at = fields.Datetime(string="Checked at", readonly=True, copy=False)
     catalog = fields.Char(default="main")
     schema_name = fields.Char(string="Schema", default="default")
@@ -198,7 +201,7 @@ class IpaiDatabricksWorkspace(models.Model):
         return f"/api/2.0/sql/warehouses/{self.warehouse_id}{action}"
 
     def _fetch_warehouse(self):
-        """GET the warehouse and record its state and size on the workspace."""
+        """GET the warehouse and record its state, size and auto-stop on the workspace."""
         info = self.env["ipai.databricks"]._transport(self)("GET", self._warehouse_path())
         known = dict(WAREHOUSE_STATES)
         # sudo: the remote warehouse's state, recorded for whoever looks at it (a refresh
@@ -206,6 +209,7 @@ class IpaiDatabricksWorkspace(models.Model):
         self.sudo().write({
             "warehouse_state": info.get("state") if info.get("state") in known else False,
             "warehouse_size": info.get("cluster_size") or False,
+            "warehouse_auto_stop_mins": info.get("auto_stop_mins") or 0,
             "warehouse_checked_at": fields.Datetime.now()})
         return info
 

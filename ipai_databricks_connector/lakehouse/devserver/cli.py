@@ -23,17 +23,26 @@ def main(argv=None):
                         help="how long the warehouse stays STARTING after a start")
     parser.add_argument("--warehouse-stopped", action="store_true",
                         help="begin with the warehouse STOPPED")
+    parser.add_argument("--auto-stop-mins", type=int, default=120,
+                        help="minutes idle (no statement) before the warehouse stops by "
+                        "itself, 0 or at least 10; 0 = never (default 120, as Databricks)")
+    parser.add_argument("--auto-stop-seconds", type=float,
+                        help="seconds idle before auto-stop, replacing the minutes' length "
+                        "(tests and demos); auto_stop_mins 0 still means never")
     parser.add_argument("--test-endpoints", action="store_true",
                         help="enable the /ipai-test/ fault-injection endpoints (tests only)")
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("--token (or DATABRICKS_TOKEN) is required")
+    if args.auto_stop_mins != 0 and not args.auto_stop_mins >= 10:
+        parser.error("--auto-stop-mins must be 0 (never) or at least 10")
     server = DatabricksApiServer(
         args.data, args.token, host=args.host, port=args.port, link_ttl=args.link_ttl,
         chunk_rows=args.chunk_rows, public_url=args.public_url,
         test_endpoints=args.test_endpoints,
         warehouse_state="STOPPED" if args.warehouse_stopped else "RUNNING",
-        warehouse_start_seconds=args.warehouse_start_seconds).start()
+        warehouse_start_seconds=args.warehouse_start_seconds,
+        auto_stop_mins=args.auto_stop_mins, auto_stop_seconds=args.auto_stop_seconds).start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

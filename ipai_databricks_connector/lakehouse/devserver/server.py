@@ -50,15 +50,17 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                  chunk_rows=50_000, link_ttl=900.0, warehouse_id="local-warehouse",
                  public_url=None, test_endpoints=False, keep_runs=1000,
                  warehouse_state="RUNNING", warehouse_start_seconds=1.0,
-                 warehouse_stop_seconds=0.5):
+                 warehouse_stop_seconds=0.5, auto_stop_mins=120, auto_stop_seconds=None):
         self.root, self.token, self.warehouse_id = str(root), token, warehouse_id
         self.lake = LocalLakehouse(root, storage_options)
         self.chunk_rows, self.link_ttl = max(1, int(chunk_rows)), float(link_ttl)
         self.inline_limit, self.result_ttl = statements.INLINE_LIMIT, 3600.0
         self.pending_delay = 0.0  # seconds a statement waits "for the warehouse" (tests cancel)
+        self.run_delay = 0.0  # seconds a statement stays RUNNING before its query (tests)
         self.requests = []
         self._lock = threading.RLock()
-        self._init_warehouse(warehouse_state, warehouse_start_seconds, warehouse_stop_seconds)
+        self._init_warehouse(warehouse_state, warehouse_start_seconds, warehouse_stop_seconds,
+                             auto_stop_mins=auto_stop_mins, auto_stop_seconds=auto_stop_seconds)
         self._faults, self._statements, self._links = [], {}, {}
         self._runs, self._tokens, self._next_id = {}, {}, 1000
         self._jobs_file = None if "://" in self.root else os.path.join(self.root, "_jobs.json")
@@ -82,9 +84,11 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,),
                                         daemon=True)
         self._thread.start()
+        self._start_auto_stop()
         return self
 
     def stop(self):
+        self._auto_stop_closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -196,6 +200,11 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
     def _test_faults(self, req, query):
         if "pending_delay" in req:
             self.pending_delay = float(req["pending_delay"])
+        if "run_delay" in req:
+            self.run_delay = float(req["run_delay"])
+        if "auto_stop_seconds" in req:
+            value = req["auto_stop_seconds"]
+            self.auto_stop_seconds = None if value is None else float(value)
         if "warehouse_start_seconds" in req:
             self.warehouse_start_seconds = float(req["warehouse_start_seconds"])
         if req.get("path_prefix"):

@@ -40,8 +40,9 @@ class _Statement:
 
 class StatementsMixin:
     """Statements; the server gives ``lake``, ``warehouse_id``, ``chunk_rows``, ``link_ttl``,
-    ``inline_limit``, ``pending_delay``, ``public_url``, ``_lock``, ``_statements``, ``_links``,
-    ``_purge`` and the warehouse's ``start_warehouse`` / ``_wait_warehouse_running``."""
+    ``inline_limit``, ``pending_delay``, ``run_delay``, ``public_url``, ``_lock``,
+    ``_statements``, ``_links``, ``_purge`` and the warehouse's ``start_warehouse`` /
+    ``_wait_warehouse_running`` / ``_touch_warehouse``."""
 
     def _execute(self, req, query):
         if not req.get("statement"):
@@ -63,6 +64,7 @@ class StatementsMixin:
         if on_timeout not in ("CONTINUE", "CANCEL"):
             raise ApiError(400, "on_wait_timeout must be CONTINUE or CANCEL")
         params = {p.get("name"): param_value(p) for p in req.get("parameters") or []}
+        self._touch_warehouse()  # a submit is activity: no auto-stop under it
         self.start_warehouse()  # a statement wakes a stopped warehouse (then waits PENDING)
         with self._lock:
             self._purge()
@@ -85,6 +87,8 @@ class StatementsMixin:
             if st.state != "PENDING":
                 return
             st.state = "RUNNING"
+        if self.run_delay and st.cancel.wait(self.run_delay):
+            return  # canceled while "running" (tests: a slow statement)
         try:
             result = self._collect(st, sql, used_params(sql, params))
             outcome = {"state": "SUCCEEDED"}
@@ -107,6 +111,7 @@ class StatementsMixin:
             if st.state == "RUNNING":  # a cancel wins over a late result
                 for key, value in outcome.items():
                     setattr(st, key, value)
+        self._touch_warehouse()  # the idle time counts from the last statement's end
         st.done.set()
 
     def _collect(self, st, sql, params):
@@ -182,7 +187,9 @@ class StatementsMixin:
         with self._lock:
             status = {"state": st.state}
             if st.error:
-                status.update(error=dict(st.error), sql_state=st.sql_state)
+                status["error"] = dict(st.error)
+            if st.sql_state:  # only a FAILED statement has one
+                status["sql_state"] = st.sql_state
             answer = {"statement_id": st.id, "status": status}
             if st.state != "SUCCEEDED":
                 return answer
@@ -236,6 +243,16 @@ class StatementsMixin:
                 st.cancel.set()
                 st.done.set()
         return {}
+
+    def _end_statements(self, message):
+        """The warehouse stops: its pending and running statements end CANCELED (the
+        Statement Execution API does not document this case; CANCELED with the reason as
+        the error message is the choice). Called with the lock held."""
+        for st in self._statements.values():
+            if st.state in ("PENDING", "RUNNING"):
+                st.state, st.error = "CANCELED", {"error_code": "CANCELLED", "message": message}
+                st.cancel.set()
+                st.done.set()
 
     def _serve_link(self, token):
         with self._lock:
