@@ -17,6 +17,7 @@ Plain Python: no Odoo import.
 """
 
 import contextlib
+import functools
 import re
 
 import duckdb
@@ -199,10 +200,71 @@ def time_travel(table):
     return kind, value
 
 
+# a quoted identifier, a string literal (``IDENTIFIER('c')``) or a word of the DuckDB text
+_NAMES = re.compile(r'"((?:[^"]|"")*)"|\'((?:[^\']|\'\')*)\'|(\w+)')
+
+
+def _every_column(node, tables):
+    """True when ``node`` may use columns it does not name: a star (not ``count(*)``),
+    ``NATURAL JOIN``, ``PIVOT``, a sample, columns renamed by position (``t AS x(a, b)``),
+    DuckDB's ``COLUMNS()``, a column named at run time, or a whole row (``to_json(t)``)."""
+    if isinstance(node, exp.Star):
+        return not (isinstance(node.parent, exp.Count) and node.arg_key == "this")
+    if isinstance(node, exp.Join):
+        return "NATURAL" in (node.text("method") + node.text("kind")).upper()
+    if isinstance(node, (exp.Pivot, exp.TableSample, exp.Columns)):
+        return True
+    if isinstance(node, exp.Table):
+        alias = node.args.get("alias")
+        return bool(alias and alias.columns)
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        return name == "columns" or (name == "identifier" and not all(
+            isinstance(e, exp.Literal) and e.is_string for e in node.expressions))
+    if isinstance(node, exp.Column):
+        return not node.table and node.name.lower() in tables
+    return False
+
+
+def column_names(tree, text):
+    """Lower-case names that a query may use as columns of its tables, or None when it may
+    use every column. Over-inclusive on purpose: every identifier, word and string of the
+    tree and of its DuckDB ``text``, whatever it names (columns of any table, aliases,
+    struct fields, lambda variables); only a name in none of them is never bound."""
+    tables = {t.alias_or_name.lower() for t in tree.find_all(exp.Table)}
+    names = set()
+    for node in tree.walk():
+        if _every_column(node, tables):
+            return None
+        if isinstance(node, (exp.Identifier, exp.Var)):
+            names.add(str(node.this).lower())
+        elif isinstance(node, exp.Literal) and node.is_string:
+            names.add(str(node.this).lower())
+    reserved = _reserved()
+    for match in _NAMES.finditer(text):
+        quoted, literal, word = match.groups()
+        if quoted is not None:
+            names.add(quoted.replace('""', '"').lower())
+        elif literal is not None:
+            names.add(literal.replace("''", "'").lower())
+        elif word.lower() not in reserved:  # SELECT, FROM: never a column unquoted
+            names.add(word.lower())
+    return names
+
+
+@functools.cache
+def _reserved():
+    with duckdb.connect() as con:
+        return frozenset(k.lower() for (k,) in con.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'"
+        ).fetchall())
+
+
 def transpile(sql, resolve, catalog=None, schema=None):
     """DuckDB text of one Databricks SELECT, each Delta table replaced by the name that
     ``resolve(full_name, time_travel)`` returns (it registers the table). Returns
-    ``(duckdb_sql, parameter_names, {registered: written})``."""
+    ``(duckdb_sql, parameter_names, {registered: written}, column names)``, the names as
+    :func:`column_names` gives them (None: every column)."""
     tree = parse(sql)
     if not isinstance(tree, exp.Query):
         raise sandbox.SQLRefused("The SQL must be a SELECT statement.")
@@ -224,7 +286,8 @@ def transpile(sql, resolve, catalog=None, schema=None):
         new.set("alias", alias or exp.TableAlias(this=exp.to_identifier(table.name)))
         table.replace(new)
     params = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
-    return _generate(tree), params, names
+    text = _generate(tree)
+    return text, params, names, column_names(tree, text)
 
 
 def parameter_names(sql):
@@ -263,5 +326,6 @@ def like(pattern, name):
     return re.fullmatch("|".join(choices), name, re.I) is not None
 
 
-__all__ = ["LocalSQLError", "SQLNotTranspilable", "check_select", "describe_history",
-           "from_duckdb", "parameter_names", "parse", "show_tables", "table_not_found", "transpile"]
+__all__ = ["LocalSQLError", "SQLNotTranspilable", "check_select", "column_names",
+           "describe_history", "from_duckdb", "parameter_names", "parse", "show_tables",
+           "table_not_found", "transpile"]

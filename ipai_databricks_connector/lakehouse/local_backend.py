@@ -31,11 +31,43 @@ class DeltaStream:
     grows with the row-group size (a 3M-row group: about 250 MB); ``ParquetFile.iter_batches``
     with a read buffer decodes ``batch_size`` rows at a time. Partition columns and columns a
     file lacks (added by a later schema change) come back as the dataset shows them.
+
+    ``columns`` (names matched case-insensitively, unknown ones ignored) keeps only those
+    columns, in the table's order, and reads only them: DuckDB pushes no projection into a
+    stream. None keeps every column; an empty list (``count(*)``) keeps one column that costs
+    nothing or little to read (a partition column, else the smallest in the Parquet file),
+    since DuckDB refuses a stream without columns.
     """
 
-    def __init__(self, dataset, batch_size=BATCH_ROWS):
+    def __init__(self, dataset, batch_size=BATCH_ROWS, columns=None):
         self.dataset, self.batch_size = dataset, int(batch_size)
-        self.schema = dataset.schema
+        schema = dataset.schema
+        if columns is not None:
+            wanted = {str(c).lower() for c in columns}
+            kept = [f for f in schema if f.name.lower() in wanted] or [self._cheapest(schema)]
+            schema = pa.schema(kept, metadata=schema.metadata)
+        self.schema = schema
+
+    def _cheapest(self, schema):
+        """The field read at least cost when the query needs no column, only rows."""
+        fragments = list(self.dataset.get_fragments())
+        if not fragments:
+            return schema.field(0)
+        keys = pads.get_partition_keys(fragments[0].partition_expression) or {}
+        source = self.dataset.filesystem.open_input_file(fragments[0].path)
+        with pq.ParquetFile(source, pre_buffer=False) as parquet:
+            meta, sizes = parquet.metadata, {}
+            for group in range(meta.num_row_groups):
+                for column in range(meta.num_columns):
+                    chunk = meta.row_group(group).column(column)
+                    top = chunk.path_in_schema.split(".")[0]
+                    sizes[top] = sizes.get(top, 0) + chunk.total_compressed_size
+            present = set(parquet.schema_arrow.names)
+        for field in schema:
+            if field.name in keys and field.name not in present:
+                return field  # a partition value: not read from the files at all
+        read = [f for f in schema if f.name in sizes]
+        return min(read, key=lambda f: sizes[f.name]) if read else schema.field(0)
 
     def _file_batches(self, fragment):
         keys = pads.get_partition_keys(fragment.partition_expression) or {}
@@ -43,6 +75,7 @@ class DeltaStream:
         with pq.ParquetFile(source, pre_buffer=False, buffer_size=_READ_BUFFER) as parquet:
             present = set(parquet.schema_arrow.names)
             columns = [n for n in self.schema.names if n in present]
+            # columns=[] reads no page, yet yields batches of the right number of rows
             for batch in parquet.iter_batches(self.batch_size, columns=columns,
                                               use_threads=False):
                 arrays = []
@@ -220,7 +253,7 @@ class LocalLakehouse:
         table.load_as_version(when)
         return table
 
-    def _connect(self, sql, catalog=None, schema=None, batch_size=None):
+    def _connect(self, sql, catalog=None, schema=None, batch_size=None, project=True):
         """A sandboxed connection where each Delta table the Databricks SQL names is a
         :class:`DeltaStream` of ``batch_size`` rows, and that SQL in DuckDB's dialect
         (see :mod:`.dialect`).
@@ -228,33 +261,42 @@ class LocalLakehouse:
         Names resolve as on Databricks: ``catalog.schema.table``, or ``schema.table`` and
         ``table`` in the default ``catalog`` (and ``schema``); each table is registered
         under its own full name (``@v3`` for a version), so errors name it as written.
-        Returns (connection, duckdb sql, parameter names, {registered: written}).
+        With ``project``, each stream reads only the columns whose names the query holds
+        (:func:`dialect.column_names`; every column after a star and the like).
+        Returns (connection, duckdb sql, parameter names, {registered: written}, whether
+        some table is read without some of its columns).
         """
         con = sandbox.connect(self.memory_limit, self.threads)
-        registered = {}
+        datasets = {}
 
         def resolve(name, travel):
             key = name if not travel else "%s@%s" % (name, "v%s" % travel[1]
                                                       if travel[0] == "VERSION" else travel[1])
-            if key not in registered:
+            if key not in datasets:
                 if not self.table_exists(name):
                     raise dialect.table_not_found(name)
-                dataset = self._version(name, travel).to_pyarrow_dataset()
-                con.register(key, DeltaStream(dataset, batch_size or self.batch_size))
-                registered[key] = name
+                datasets[key] = self._version(name, travel).to_pyarrow_dataset()
             return key
 
         try:
-            final, params, names = dialect.transpile(sql, resolve, catalog, schema)
+            final, params, names, columns = dialect.transpile(sql, resolve, catalog, schema)
+            narrowed = False
+            for key, dataset in datasets.items():
+                # registered once: a self-join reads the union of the columns it uses
+                stream = DeltaStream(dataset, batch_size or self.batch_size,
+                                     columns if project else None)
+                narrowed = narrowed or len(stream.schema) < len(dataset.schema)
+                con.register(key, stream)
         except BaseException:
             con.close()
             raise
-        return con, final, params, names
+        return con, final, params, names, narrowed
 
     def execute(self, sql, parameters=None, catalog=None, schema=None, batch_size=None):
         """Run one Databricks SQL SELECT (or ``SHOW TABLES`` / ``DESCRIBE HISTORY``);
         returns a streaming ``pyarrow.RecordBatchReader`` of batches of at most
         ``batch_size`` rows (default: the lakehouse's), whatever the Parquet row groups are.
+        Each Delta table is read for the columns the query uses only.
 
         Anything else raises :class:`sandbox.SQLRefused` before it runs; SQL errors are
         :class:`dialect.LocalSQLError` (Databricks error classes), naming tables as written.
@@ -263,11 +305,20 @@ class LocalLakehouse:
         native = self._native(sql, catalog, schema)
         if native is not None:
             return native.to_reader(batch_size)
-        con, final, used, names = self._connect(sql, catalog, schema, batch_size)
+        con, final, used, names, narrowed = self._connect(sql, catalog, schema, batch_size)
         sandbox.check_select(final)  # DuckDB's own parser: exactly one SELECT
         params = {k: v for k, v in (parameters or {}).items() if k in used}
         try:
-            rel = con.sql(final, params=params or None)
+            try:
+                rel = con.sql(final, params=params or None)
+            except duckdb.BinderException:
+                if not narrowed:
+                    raise
+                # an unknown column (or a use the names missed): bound again on every
+                # column, so the error (its candidate columns) or result is the full one
+                con.close()
+                con = self._connect(sql, catalog, schema, batch_size, project=False)[0]
+                rel = con.sql(final, params=params or None)
             return rel.to_arrow_reader(batch_size)  # streamed batch by batch, bounded memory
         except duckdb.Error as exc:
             raise dialect.from_duckdb(exc, names) from None

@@ -21,6 +21,7 @@ import datetime as dt
 from deltalake import DeltaTable
 
 from . import sandbox
+from .local_backend import DeltaStream
 from .sql import is_identifier
 
 KINDS = ("not_null", "unique", "between", "accepted_values", "regex", "min_row_count",
@@ -281,12 +282,16 @@ def evaluate_arrow(data, rules, now=None):
 def evaluate_on_lakehouse(lake, table, rules, now=None):
     """Evaluate rules on the Delta table ``catalog.schema.table`` of a LocalLakehouse.
 
-    The table is scanned through its Arrow dataset (never loaded whole) and
-    registered under a fixed name, so the rule SQL keeps plain quoted identifiers.
+    The table is read as a :class:`DeltaStream` of the lakehouse's batch size (page by
+    page, memory bounded by the batch, whatever the row groups) of the rules' columns only,
+    and registered under a fixed name, so the rule SQL keeps plain quoted identifiers.
     """
     dataset = DeltaTable(lake.table_uri(table),
                          storage_options=lake.storage_options).to_pyarrow_dataset()
-    return evaluate_arrow(dataset, rules, now=now)
+    columns = {str(r.column).lower() for r in rules if r.column}
+    if not columns <= {n.lower() for n in dataset.schema.names}:
+        columns = None  # a rule names an unknown column: its error lists every column
+    return evaluate_arrow(DeltaStream(dataset, lake.batch_size, columns), rules, now=now)
 
 
 __all__ = ["DIALECTS", "KINDS", "Rule", "RuleResult", "build_sql", "duckdb_execute",

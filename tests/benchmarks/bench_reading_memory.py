@@ -32,6 +32,9 @@ SIZES = [int(n) for n in os.environ.get("SIZES", "1000000,3000000").split(",")]
 BATCHES = [int(n) for n in os.environ.get("BATCHES", "10000,100000").split(",")]
 BEFORE = os.environ.get("BEFORE", "1") == "1"
 API = os.environ.get("API", "1") == "1"
+PROJECTION = os.environ.get("PROJECTION", "1") == "1"
+NARROW = ["SELECT count(*) FROM bench.gold.wide",
+          "SELECT sum(amount) FROM bench.gold.wide"]  # timed with and without projection
 TOKEN = "bench-token"
 TABLE = "bench.gold.wide"
 SQL = "SELECT id, amount, name, updated_at FROM bench.gold.wide"  # as the refresh selects
@@ -147,6 +150,39 @@ def read(root, batch_size, how):
                       "peak_mb": peak.above_start_mb()}), flush=True)
 
 
+def narrow(root):
+    """Seconds (best of 3) of each ``NARROW`` query, every column vs projected (child)."""
+    sys.path.insert(0, str(ADDON))
+    from lakehouse import sandbox  # noqa: PLC0415
+    from lakehouse.local_backend import DeltaStream, LocalLakehouse  # noqa: PLC0415
+
+    lake = LocalLakehouse(root)
+    lake.execute("SELECT 1 AS warm").read_all()
+    out = []
+    for sql in NARROW:
+        def before(sql=sql):  # the stream of every column, as registered before
+            con = sandbox.connect()
+            con.register("wide", DeltaStream(lake._table(TABLE).to_pyarrow_dataset()))
+            return con.sql(sql.replace(TABLE, "wide")).fetchall()
+
+        def now(sql=sql):
+            return lake.execute(sql).read_all().to_pylist()
+
+        times = {}
+        for how, run in (("before", before), ("now", now)):
+            best = None
+            for _ in range(3):
+                start = time.perf_counter()
+                run()
+                took = time.perf_counter() - start
+                best = took if best is None else min(best, took)
+            times[how] = best
+        if list(before()[0]) != list(now()[0].values()):
+            raise SystemExit(f"{sql}: {before()} != {now()}")
+        out.append({"sql": sql, **times})
+    print(json.dumps(out), flush=True)
+
+
 def child(*args):
     out = subprocess.run([sys.executable, __file__, *map(str, args)], check=True,
                          capture_output=True, text=True)
@@ -171,6 +207,13 @@ def main():
                 print(line, flush=True)
                 if got["rows"] != rows:
                     raise SystemExit(f"read {got['rows']} rows, expected {rows}")
+            if PROJECTION:
+                for got in json.loads(child("narrow", root).splitlines()[-1]):
+                    line = (f"  {rows:>9} rows, {got['sql'].split(' FROM')[0]:<24}: "
+                            f"{got['before']:.3f} s every column (before), {got['now']:.3f} s "
+                            f"its columns (now)")
+                    lines.append(line)
+                    print(line, flush=True)
         finally:
             shutil.rmtree(root, ignore_errors=True)
     print("summary:\n" + "\n".join(lines), flush=True)
@@ -179,6 +222,8 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "write":
         write(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "narrow":
+        narrow(sys.argv[2])
     elif len(sys.argv) > 1 and sys.argv[1] == "read":
         read(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
