@@ -417,12 +417,12 @@ class IpaiDatabricksSnapshot(models.Model):
                    "AND indisprimary", [live])
         if cr.fetchone():
             return
-        table, pkey = pgsql.Identifier(live), pgsql.Identifier(f"{live}_pkey")
         cr.execute(pgsql.SQL(
             "CREATE UNIQUE INDEX IF NOT EXISTS {k} ON {t} (id);"
             "ALTER TABLE {t} ADD CONSTRAINT {k} PRIMARY KEY USING INDEX {k};"
             "DROP INDEX IF EXISTS {b}").format(
-            k=pkey, t=table, b=pgsql.Identifier(f"{live}_id_brin")))
+            k=pgsql.Identifier(f"{live}_pkey"), t=pgsql.Identifier(live),
+            b=pgsql.Identifier(f"{live}_id_brin")))
 
     def _wanted_indexes(self, live):
         """The CREATE INDEX IF NOT EXISTS statements of the live table, by index name: its
