@@ -13,6 +13,9 @@ Dialects:
 
 Nulls: only ``not_null`` counts a null as failing; the other column rules skip
 nulls (their ``checked_rows`` is the number of non-null values).
+
+A ``regex`` pattern is a Java regular expression, as in Databricks' ``RLIKE``; it is
+translated for each dialect by :mod:`.regex` (refused if it cannot mean the same).
 """
 
 import dataclasses
@@ -20,7 +23,7 @@ import datetime as dt
 
 from deltalake import DeltaTable
 
-from . import sandbox
+from . import regex, sandbox
 from .local_backend import DeltaStream
 from .sql import is_identifier
 
@@ -101,6 +104,8 @@ def _check(rule):
         raise ValueError("accepted_values needs a non-empty values list (rule %s)" % rule.code)
     if rule.kind == "regex" and not p.get("pattern"):
         raise ValueError("regex needs a pattern (rule %s)" % rule.code)
+    if rule.kind == "regex":
+        regex.check(p["pattern"])  # UnsupportedRegex (a ValueError) names the construct
     if rule.kind == "min_row_count" and int(p.get("min", 0)) < 0:
         raise ValueError("min_row_count needs min >= 0 (rule %s)" % rule.code)
     if rule.kind == "freshness" and not float(p.get("max_age_hours") or 0) > 0:
@@ -152,15 +157,31 @@ def build_sql(rule, relation, dialect, now=None):
         for i, value in enumerate(p["values"]):
             params["v%d" % i] = value
         bad = "%s NOT IN (%s)" % (col, ", ".join(ph(name) for name in params))
-    elif dialect == "postgres":  # regex
-        params["pattern"] = p["pattern"]
-        bad = "NOT (CAST(%s AS TEXT) ~ %s)" % (col, ph("pattern"))
-    else:
-        params["pattern"] = p["pattern"]
-        bad = "NOT regexp_matches(CAST(%s AS VARCHAR), %s)" % (col, ph("pattern"))
+    else:  # regex: the Java pattern translated for this engine
+        bad = "NOT (%s)" % _regex_match(col, p["pattern"], dialect, ph, params)
     # count(col) and the IS NOT NULL guard: nulls are neither checked nor failing.
     return _select("count(%s), count(*) FILTER (WHERE %s IS NOT NULL AND (%s))"
                    % (col, col, bad), rel), params
+
+
+def _regex_match(col, pattern, dialect, ph, params):
+    """Java's find(): a value ending in CRLF takes the pattern's second form (Java's ``$``
+    may match before the whole CRLF but not between its two characters)."""
+    text = "CAST(%s AS %s)" % (col, "TEXT" if dialect == "postgres" else "VARCHAR")
+    translation = regex.translate(pattern, dialect)
+
+    def match(name):
+        if dialect == "postgres":
+            return "%s ~ %s" % (text, ph(name))
+        return "regexp_matches(%s, %s)" % (text, ph(name))
+
+    params["pattern"] = translation.pattern
+    if translation.crlf_pattern is None:
+        return match("pattern")
+    params["pattern_crlf"] = translation.crlf_pattern
+    params["crlf"] = "\r\n"
+    return "CASE WHEN right(%s, 2) = %s THEN %s ELSE %s END" % (
+        text, ph("crlf"), match("pattern_crlf"), match("pattern"))
 
 
 def _select(columns, relation, where=None):

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..lakehouse import quality
+from ..lakehouse import quality, regex
 
 LAYERS = [("bronze", "Bronze"), ("silver", "Silver"), ("gold", "Gold"), ("platinum", "Platinum")]
 RULE_KINDS = [
@@ -32,7 +32,8 @@ class IpaiDatabricksQualityRule(models.Model):
     min_value = fields.Float(string="Minimum")
     max_value = fields.Float(string="Maximum")
     accepted_values = fields.Char(help="Comma-separated.")
-    pattern = fields.Char(help="Regular expression every value must match.")
+    pattern = fields.Char(
+        help="Java regular expression (as in Databricks' RLIKE) found in every value.")
     min_rows = fields.Integer(string="Minimum rows", default=1)
     max_age_hours = fields.Float(string="Maximum age (h)", default=24.0)
     severity = fields.Selection([("warn", "Warn"), ("fail", "Fail")], required=True,
@@ -51,6 +52,24 @@ class IpaiDatabricksQualityRule(models.Model):
             if rule.kind in NEEDS_COLUMN and not rule.column:
                 raise ValidationError(self.env._(
                     "Rule %s needs a column.", rule.name))
+
+    @api.constrains("kind", "pattern")
+    def _check_pattern(self):
+        """A regex rule must mean on a view (PostgreSQL) and a table (DuckDB) what its Java
+        pattern means on Databricks: refused when it cannot, naming the construct."""
+        for rule in self.filtered(lambda r: r.kind == "regex"):
+            if not rule.pattern:
+                raise ValidationError(self.env._("Rule %s needs a pattern.", rule.name))
+            try:
+                regex.check(rule.pattern)
+            except regex.UnsupportedRegex as exc:
+                raise ValidationError(self.env._(
+                    "Rule %(rule)s: %(construct)s '%(text)s' at position %(position)s of the "
+                    "pattern is not supported: %(reason)s. Patterns are Java regular "
+                    "expressions, as on Databricks, and must mean the same on PostgreSQL "
+                    "and DuckDB.",
+                    rule=rule.name, construct=exc.construct, text=exc.text,
+                    position=exc.position, reason=exc.reason)) from exc
 
     def _compute_last(self):
         for rule in self:

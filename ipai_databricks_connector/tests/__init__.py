@@ -22,6 +22,7 @@ from . import (
     test_lakehouse_pgload,
     test_lakehouse_projection,
     test_lakehouse_reading,
+    test_lakehouse_regex,
     test_lakehouse_sandbox,
     test_lakehouse_types,
     test_quality_demo,
