@@ -60,6 +60,13 @@ class TestApiServerWithTheSdk(BaseCase):
             warehouse_id=WH, statement=statement, wait_timeout=kwargs.pop("wait", "10s"),
             **kwargs)
 
+    def test_the_sdk_discovers_the_workspace_without_a_warning(self):
+        with self.assertLogs("databricks.sdk", "DEBUG") as logs:
+            w = WorkspaceClient(host=self.server.url, token=TOKEN, auth_type="pat")
+        self.assertFalse([line for line in logs.output if "WARNING" in line], logs.output)
+        self.assertEqual(w.config.workspace_id, "1000000000000000")
+        self.assertEqual(w.warehouses.get(WH).id, WH)
+
     # -- statements -----------------------------------------------------------------------
 
     def test_inline_result_every_chunk_and_databricks_type_names(self):

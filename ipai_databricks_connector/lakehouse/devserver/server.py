@@ -42,6 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
+WORKSPACE_ID = "1000000000000000"  # the workspace (org) id this server answers with
+
+
 class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                           warehouses.WarehousesMixin):
     """A Databricks workspace on loopback (see the package docstring)."""
@@ -129,6 +132,10 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
             self._fault(path)
             if path.startswith("/ipai-external/"):
                 return self._serve_link(path.rsplit("/", 1)[-1])
+            if path == "/.well-known/databricks-config" and method == "GET":
+                # Public on a workspace too: the SDK reads it before it authenticates.
+                return self._json(200, {"oidc_endpoint": "%s/oidc" % self.public_url,
+                                        "workspace_id": WORKSPACE_ID})
             auth = handler.headers.get("Authorization") or ""
             if not secrets.compare_digest(auth.encode(), ("Bearer %s" % self.token).encode()):
                 raise ApiError(401, "Credential was not sent or was of an unsupported type "
