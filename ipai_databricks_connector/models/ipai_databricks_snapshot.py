@@ -66,10 +66,9 @@ class IpaiDatabricksSnapshot(models.Model):
     index_state = fields.Selection(
         [("pending", "Indexes pending"), ("built", "Indexes built"),
          ("failed", "Indexes failed")], readonly=True, string="Indexes",
-        help="A full refresh publishes its data with a light index on the record ids; a "
-             "follow-up job then builds the primary key and one index per field on the "
-             "published table (readers are not blocked; filters and sorts are slower until "
-             "it is done).")
+        help="A full refresh publishes its data as the COPY loaded it; a follow-up job then "
+             "builds the primary key and one index per field on the published table (readers "
+             "are not blocked; reads, filters and sorts are slower until it is done).")
     index_seconds = fields.Float(readonly=True, string="Index build time (s)")
     index_sql = fields.Text(readonly=True,
                             help="JSON: the CREATE INDEX statements the follow-up job runs.")
@@ -385,8 +384,6 @@ class IpaiDatabricksSnapshot(models.Model):
         copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             staging, pgsql.SQL(", ").join(columns))
         cr._obj.copy_expert(copy.as_string(cr._obj), stream, size=1 << 20)
-        if self.mode == "full":
-            self._key_staging()
         return stream
 
     def _table_indexes(self, table):
@@ -398,20 +395,12 @@ class IpaiDatabricksSnapshot(models.Model):
             "ORDER BY c.relname", [table])
         return self.env.cr.fetchall()
 
-    def _key_staging(self):
-        """A full refresh gives the staging table a block-range (BRIN) index on ``id`` right
-        after the COPY: the rows are in id order, so it finds a record by id in a few pages,
-        and it is built in about half the time of the primary key's b-tree (which alone
-        costs some 15 % of the COPY). The publish then only renames; ``_job_index`` builds
-        the primary key and the per-field indexes on the published table."""
-        staging = self._staging_table()
-        self.env.cr.execute(pgsql.SQL("CREATE INDEX {i} ON {s} USING brin (id)").format(
-            i=pgsql.Identifier(f"{staging}_ib"), s=pgsql.Identifier(staging)))
-
     def _ensure_primary_key(self, live):
-        """The live table's primary key, built if the publish came without it: a unique
-        b-tree first (its lock lets readers go on), then attached as the key (a brief
-        lock, no scan: ``id`` is NOT NULL). The BRIN index that stood in goes."""
+        """The live table's primary key, built after the publish (with the field indexes)
+        rather than before it: the b-tree alone costs about 15 % of the COPY, and until
+        it is there a read by id scans the table (a list sorted by id sorts either way).
+        A unique index first (its lock lets readers go on), then attached as the key (a
+        brief lock, no scan: ``id`` is NOT NULL)."""
         cr = self.env.cr
         cr.execute("SELECT 1 FROM pg_index WHERE indrelid = quote_ident(%s)::regclass "
                    "AND indisprimary", [live])
@@ -419,10 +408,8 @@ class IpaiDatabricksSnapshot(models.Model):
             return
         cr.execute(pgsql.SQL(
             "CREATE UNIQUE INDEX IF NOT EXISTS {k} ON {t} (id);"
-            "ALTER TABLE {t} ADD CONSTRAINT {k} PRIMARY KEY USING INDEX {k};"
-            "DROP INDEX IF EXISTS {b}").format(
-            k=pgsql.Identifier(f"{live}_pkey"), t=pgsql.Identifier(live),
-            b=pgsql.Identifier(f"{live}_id_brin")))
+            "ALTER TABLE {t} ADD CONSTRAINT {k} PRIMARY KEY USING INDEX {k}").format(
+            k=pgsql.Identifier(f"{live}_pkey"), t=pgsql.Identifier(live)))
 
     def _wanted_indexes(self, live):
         """The CREATE INDEX IF NOT EXISTS statements of the live table, by index name: its
@@ -431,8 +418,6 @@ class IpaiDatabricksSnapshot(models.Model):
         cr = self.env.cr
         wanted = {}
         for name, definition in self._table_indexes(live):
-            if name == f"{live}_id_brin":
-                continue  # the stand-in for the key, dropped once the key is built
             statement = pgload.idempotent(definition)
             if statement:  # PostgreSQL's own text
                 wanted[name] = statement
@@ -590,23 +575,17 @@ class IpaiDatabricksSnapshot(models.Model):
                 l=pgsql.Identifier(live), s=pgsql.Identifier(staging)))
             return
         old = f"{live}__old{self.id}"
-        cr.execute("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                   "WHERE i.indrelid = quote_ident(%s)::regclass", [staging])
-        present = {name for (name,) in cr.fetchall()}
-        brin, pk = f"{staging}_ib", f"{staging}_pk"
-        if not present & {brin, pk}:  # a staging table loaded before the load indexed it
-            self._key_staging()
-            present.add(brin)
+        # A staging table loaded by an earlier version has its key already: kept.
+        cr.execute("SELECT 1 FROM pg_constraint WHERE conrelid = quote_ident(%s)::regclass "
+                   "AND conname = %s", [staging, f"{staging}_pk"])
+        keyed = bool(cr.fetchone())
         # Named explicitly: PostgreSQL would truncate a long generated name. The old
         # table's indexes go with it; _job_index builds the key and the others on the new one.
         renames = [pgsql.SQL(
             "ALTER TABLE {l} RENAME TO {o}; ALTER TABLE {s} RENAME TO {l}; DROP TABLE {o}").format(
             s=pgsql.Identifier(staging), l=pgsql.Identifier(live), o=pgsql.Identifier(old))]
-        if brin in present:
-            renames.append(pgsql.SQL("ALTER INDEX {b} RENAME TO {lb}").format(
-                b=pgsql.Identifier(brin), lb=pgsql.Identifier(f"{live}_id_brin")))
-        if pk in present:
+        if keyed:
             renames.append(pgsql.SQL("ALTER TABLE {l} RENAME CONSTRAINT {spk} TO {lpk}").format(
-                l=pgsql.Identifier(live), spk=pgsql.Identifier(pk),
+                l=pgsql.Identifier(live), spk=pgsql.Identifier(f"{staging}_pk"),
                 lpk=pgsql.Identifier(f"{live}_pkey")))
         cr.execute(pgsql.SQL("; ").join(renames))
