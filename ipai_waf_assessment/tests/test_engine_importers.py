@@ -328,15 +328,24 @@ class TestMarkdownBadInput(BaseCase):
         self.assertLess(time.perf_counter() - start, 0.5)
         self.assertEqual(rep.findings[0].component, "Backups")
 
-    def test_a_10_mb_document_finishes_or_fails_within_2_s(self):
+    def test_a_10_mb_document_is_read_whole_or_refused_within_its_budget(self):
         row = "| Backups with point-in-time restore | ✅ Implemented | nightly pg_dump |\n"
         section = ("## Reliability (Score: 80/100)\n\n| Component | Status | Evidence |\n"
                    "|---|---|---|\n" + row * 200 + "\n- ✅ item: x\n\n")
         doc = section * (10_000_000 // len(section))
+        # Whatever the machine's speed: the whole report, or the budget's refusal.
+        try:
+            rep = parse_markdown(doc)
+        except ImportFormatError as exc:
+            self.assertIn("could not be read within", str(exc))
+        else:
+            self.assertEqual({f.component for f in rep.findings},
+                             {"Backups with point-in-time restore", "item"})
+        # A budget far shorter than the parse stops it, about when it runs out.
         start = time.perf_counter()
-        with self.assertRaisesRegex(ImportFormatError, "could not be read within"):
-            parse_markdown(doc)
-        self.assertLess(time.perf_counter() - start, 2.0)
+        with self.assertRaisesRegex(ImportFormatError, r"could not be read within 0\.05 s"):
+            parse_markdown(doc, time_budget=0.05)
+        self.assertLess(time.perf_counter() - start, 1.5, "stopped, not run to the end")
 
     def test_5000_rows_are_read_quickly(self):
         row = "| Backups with point-in-time restore | ✅ Implemented | nightly pg_dump |\n"
