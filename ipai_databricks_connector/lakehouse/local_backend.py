@@ -1,7 +1,9 @@
 """Local Delta Lake + DuckDB backend standing in for a Databricks SQL warehouse."""
 
 import datetime as dt
+import queue
 import re
+import threading
 
 import duckdb
 import pyarrow as pa
@@ -119,6 +121,62 @@ def translate_params(sql):
     return "".join(out)
 
 
+class _Pump:
+    """The batches of a reader, read ahead in a thread of their own (at most ``depth``
+    waiting), as a reader for delta-rs's writer.
+
+    The writer pulls its input on a tokio worker; a :class:`DeltaStream` read there opens
+    its Parquet files through delta-rs's own file system, which then blocks inside the
+    runtime that drives it and panics ("Cannot start a runtime from within a runtime",
+    seen from about a million rows). Read here, the files are opened outside it.
+    """
+
+    _END = object()
+
+    def __init__(self, reader, depth=2):
+        self.schema, self.error = reader.schema, None
+        self._queue, self._stop = queue.Queue(maxsize=depth), threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(reader,), daemon=True,
+                                        name="ipai-delta-pump")
+        self._thread.start()
+
+    def _put(self, item):
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, reader):
+        try:
+            for batch in reader:
+                if not self._put(batch):
+                    return
+            item = self._END
+        except Exception as exc:  # raised again on the writer's side
+            item = self.error = exc
+        self._put(item)
+
+    def _batches(self):
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def reader(self):
+        return pa.RecordBatchReader.from_batches(self.schema, self._batches())
+
+    def close(self):
+        """Stop reading ahead (the writer is done, or gave up)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class LocalLakehouse:
     def __init__(self, root, storage_options=None, memory_limit=None, threads=None,
                  batch_size=BATCH_ROWS):
@@ -172,9 +230,20 @@ class LocalLakehouse:
         if txn:
             commit = CommitProperties(custom_metadata={"ipai_txn": txn},
                                       app_transactions=[Transaction(app_id=txn, version=1)])
-        write_deltalake(self.table_uri(name), data, mode=mode, partition_by=partition_by,
-                        storage_options=self.storage_options, commit_properties=commit,
-                        schema_mode="overwrite" if mode == "overwrite" else None)
+        pump = _Pump(data) if isinstance(data, pa.RecordBatchReader) else None
+        try:
+            write_deltalake(self.table_uri(name), pump.reader() if pump else data, mode=mode,
+                            partition_by=partition_by, storage_options=self.storage_options,
+                            commit_properties=commit,
+                            schema_mode="overwrite" if mode == "overwrite" else None)
+        except Exception:
+            if pump and pump.error is not None:
+                # the query's own error, not delta-rs's wrapping of it (a Python traceback)
+                raise dialect.from_duckdb(pump.error) from None
+            raise
+        finally:
+            if pump:
+                pump.close()
         return self.table_version(name)
 
     def _filesystem(self):
