@@ -62,7 +62,9 @@ def exact_limit(spec):
     if spec.pg_type == "int8":
         return INT_EXACT
     if spec.digits and spec.digits[0] > FLOAT_DIGITS:
-        return 10 ** max(FLOAT_DIGITS - spec.digits[1], 0)
+        # a value below it has at most 15 significant digits: 10**13 for DECIMAL(38,2),
+        # 0.001 for DECIMAL(38,18) (which Spark infers for Python decimals)
+        return decimal.Decimal(10) ** (FLOAT_DIGITS - spec.digits[1])
     return None
 
 

@@ -359,7 +359,8 @@ class IpaiDatabricksView(models.Model):
                 "sequence": seq, "name": field.name, "field_name": fname,
                 "databricks_type": dbx_type, "ttype": spec.ttype, "pg_type": spec.pg_type,
                 "label": label, "is_key": is_key(field.name, spec), "indexed": True,
-                "exact_limit": str(limit) if limit else False, "exact": True,
+                "exact_limit": (str(limit) if isinstance(limit, int) else format(limit, "f"))
+                if limit else False, "exact": True,
                 "note": spec.note or False,
             })
         model = IrModel.create({

@@ -36,8 +36,10 @@ class IpaiDatabricksViewColumn(models.Model):
                             "separators.")
     indexed = fields.Boolean(default=True, readonly=True)
     exact_limit = fields.Char(readonly=True,
-                              help="Values whose absolute value reaches this are stored "
-                              "exactly but shown rounded. Empty: every value shows exactly.")
+                              help="Values below this absolute value always show exactly "
+                              "(at most 15 significant digits); a larger one may be shown "
+                              "rounded, and the column is then flagged. Empty: every value "
+                              "shows exactly.")
     max_abs_value = fields.Char(string="Largest absolute value", readonly=True,
                                 help="In the published data, as text (exact).")
     exact = fields.Boolean(
@@ -90,20 +92,25 @@ class IpaiDatabricksViewColumn(models.Model):
             return inexact
         # One scan for every column; numeric, as abs() of the smallest int8 overflows; read
         # as text: numeric would come back as a Python float (the rounding reported here).
+        # A decimal is shown exactly when it has at most 15 significant digits, which is
+        # what its round trip through float8 (printed to 15 digits) keeps.
+        terms = []
+        for col in measured:
+            column = pgsql.Identifier(col.field_name)
+            terms.append(pgsql.SQL("max(abs({}::numeric))::text").format(column))
+            terms.append(pgsql.SQL("false") if col.pg_type == "int8" else pgsql.SQL(
+                "coalesce(bool_or({c}::float8::numeric <> {c}), false)").format(c=column))
         cr.execute(pgsql.SQL("SELECT {} FROM {}").format(
-            pgsql.SQL(", ").join(pgsql.SQL("max(abs({}::numeric))::text").format(
-                pgsql.Identifier(col.field_name)) for col in measured),
-            pgsql.Identifier(table)))
-        for col, biggest in zip(measured, cr.fetchone(), strict=True):
+            pgsql.SQL(", ").join(terms), pgsql.Identifier(table)))
+        row = cr.fetchone()
+        for col, biggest, rounded in zip(measured, row[::2], row[1::2], strict=True):
             if incremental and col.max_abs_value and (
                     biggest is None or Decimal(col.max_abs_value) > Decimal(biggest)):
                 biggest = col.max_abs_value
-            if biggest is None:
-                exact = True
-            elif col.pg_type == "int8":
-                exact = int(biggest) <= INT_EXACT
+            if col.pg_type == "int8":
+                exact = biggest is None or int(biggest) <= INT_EXACT
             else:
-                exact = Decimal(biggest) < Decimal(col.exact_limit)
+                exact = not rounded and (col.exact or not incremental)
             # sudo: measured by the refresh, whoever started it.
             col.sudo().write({"max_abs_value": biggest or False, "exact": exact})
             if not exact:

@@ -89,6 +89,37 @@ class TestDatabricksView(LakeCase):
         self.assertIn("numeric(38,2)", cols["amount"].mapping)
         self.assertIn("int8", cols["n_tx"].mapping)
 
+    def test_a_decimal_with_more_digits_than_a_float_shows_is_flagged_at_any_scale(self):
+        # DECIMAL(38,18) is what Spark infers for Python decimals: a value below 1 can
+        # still have 18 significant digits, which Odoo's float shows rounded.
+        dec = pa.decimal128(38, 18)
+        self.lake.write_table("demo.gold.rates", pa.table({
+            "fine": pa.array([Decimal("0.5"), Decimal("1234567.25"), None], dec),
+            "rate": pa.array([Decimal("0.123456789012345678"), Decimal("0.5"), None], dec),
+            "round": pa.array([Decimal("10000000000000.00"), Decimal("-0.01"), None],
+                              pa.decimal128(38, 2)),
+            "wide": pa.array([Decimal("12345678901234.56"), None, None], pa.decimal128(38, 2)),
+        }))
+        view = self.make_view("rates", "demo.gold.rates")
+        view._refresh_now()
+        cols = {c.name: c for c in view.column_ids}
+        self.assertEqual({n: c.exact for n, c in cols.items()},
+                         {"fine": True, "rate": False, "round": True, "wide": False})
+        self.assertEqual(view.inexact_column_names, "rate, wide")
+        self.assertEqual(cols["rate"].exact_limit, "0.001")
+        self.assertEqual(cols["wide"].exact_limit, "10000000000000")
+        self.cr.execute(f'SELECT x_rate::text FROM "{view.model_name}" ORDER BY id LIMIT 1')
+        self.assertEqual(self.cr.fetchone()[0], "0.123456789012345678", "kept exact")
+        # An incremental refresh of exact rows leaves the column flagged.
+        self.lake.write_table("demo.gold.rates", pa.table({
+            "fine": pa.array([Decimal("2")], dec), "rate": pa.array([Decimal("0.25")], dec),
+            "round": pa.array([Decimal("1")], pa.decimal128(38, 2)),
+            "wide": pa.array([Decimal("1")], pa.decimal128(38, 2))}), mode="append")
+        view.write({"refresh_mode": "incremental", "watermark_column": "fine"})
+        snap = view._refresh_now()
+        self.assertEqual(snap.state, "published", snap.message)
+        self.assertEqual(view.inexact_column_names, "rate, wide")
+
     def test_generated_fields_are_indexed_keys_plain_and_labels_editable(self):
         self.lake.write_table("demo.gold.types", self._messy_gold())
         view = self.make_view("types", "demo.gold.types")
