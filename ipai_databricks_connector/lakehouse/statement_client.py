@@ -53,7 +53,9 @@ def statement_parameter(name, value):
     """One Python value -> a typed ``{name, value, type}`` statement parameter.
 
     Values always travel as parameters, never inside the SQL text. ``None`` omits ``value``
-    (a typed NULL). Aware datetimes are sent as naive UTC.
+    (a typed NULL). An aware datetime is sent in UTC with its ``+00:00`` offset, so the
+    warehouse's session time zone does not move it; a naive one is read in that zone, as
+    a literal would be.
     """
     param = {"name": name}
     if isinstance(value, bool):  # before int: bool is an int subclass
@@ -66,7 +68,7 @@ def statement_parameter(name, value):
         param.update(type=_decimal_type(value), value=format(value, "f"))
     elif isinstance(value, dt.datetime):  # before date: datetime is a date subclass
         if value.tzinfo:
-            value = value.astimezone(_UTC).replace(tzinfo=None)
+            value = value.astimezone(_UTC)
         param.update(type="TIMESTAMP", value=value.isoformat(sep=" "))
     elif isinstance(value, dt.date):
         param.update(type="DATE", value=value.isoformat())

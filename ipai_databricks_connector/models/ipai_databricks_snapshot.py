@@ -282,8 +282,13 @@ class IpaiDatabricksSnapshot(models.Model):
             # The largest value, compared as the source type: a BIGINT kept as text
             # compares as a number ("12" > "9"), a timestamp as naive UTC.
             numeric = view._watermark_is_number()
-            # As text: Odoo's cursor would turn numeric into a float (exact only to 2**53).
-            template = "SELECT max({}::numeric)::text FROM {}" if numeric else \
+            source = view.column_ids.filtered(lambda c: c.name == view.watermark_column)[:1]
+            # As text: Odoo's cursor would turn numeric into a float (exact only to 2**53);
+            # a float column as its own shortest exact text (float8::numeric keeps only 15
+            # digits: a larger watermark would skip rows, a smaller one load them again).
+            template = ("SELECT max({})::text FROM {}" if source.ttype == "float"
+                        and source.pg_type == "float8" else
+                        "SELECT max({}::numeric)::text FROM {}") if numeric else \
                 "SELECT max({}) FROM {}"
             self.env.cr.execute(pgsql.SQL(template).format(
                 pgsql.Identifier(column), pgsql.Identifier(view.model_name)))
@@ -291,12 +296,17 @@ class IpaiDatabricksSnapshot(models.Model):
             if last is not None and numeric:
                 last = Decimal(last)
                 last = int(last) if last == last.to_integral_value() else last
+            bound = last
+            if isinstance(last, datetime) and (source.databricks_type or "") == "TIMESTAMP":
+                # Odoo keeps a TIMESTAMP as naive UTC; said so to the warehouse, whatever
+                # its session time zone (TIMESTAMP_NTZ stays naive, as it was read).
+                bound = last.replace(tzinfo=UTC)
             if last is not None:
                 # The watermark column is a validated identifier, quoted in Databricks SQL
                 # (it may be a reserved word); its value is bound.
                 sql_text = (f"SELECT * FROM ({sql_text}) AS src "  # noqa: S608
                             f"WHERE `{view.watermark_column}` > :ipai_watermark")
-                params["ipai_watermark"] = last
+                params["ipai_watermark"] = bound
                 self.watermark_from = str(last)
         return sql_text, params
 

@@ -120,6 +120,9 @@ class IpaiDatabricksView(models.Model):
                                           string="Last quality pass rate (%)")
 
     _code_unique = models.Constraint("UNIQUE(code)", "A view with this code already exists.")
+    _row_limit_positive = models.Constraint(
+        "CHECK(row_limit IS NULL OR row_limit >= 0)",
+        "The row limit is a number of rows (0: no limit).")
 
     @api.constrains("code")
     def _check_code(self):
@@ -493,6 +496,8 @@ class IpaiDatabricksView(models.Model):
         return self._enqueue_refresh(mode="full")
 
     def _check_as_of(self, as_of_version):
+        if as_of_version is not None and as_of_version < -1:  # -1: the latest version
+            raise UserError(self.env._("A Delta version is 0 or more, not %s.", as_of_version))
         if as_of_version is not None and as_of_version >= 0 and not self._is_table_source():
             raise UserError(self.env._(
                 "View %s: only a table source can be refreshed as of a Delta version.",

@@ -168,6 +168,21 @@ class TestWatermarks(LakeCase):
         snap = view._refresh_now()  # "9" > "12" as text: the old code loaded them twice
         self.assertEqual((snap.watermark_from, snap.loaded_rows, snap.row_count), ("12", 0, 4))
 
+    def test_a_double_watermark_is_the_exact_largest_value(self):
+        # float8::numeric keeps 15 digits: 1/3 became 0.333333333333333, and the row
+        # holding the largest value was loaded again at every refresh.
+        third = 1 / 3
+        self.lake.write_table(GOLD, pa.table({"score": pa.array([0.1 + 0.2, third])}))
+        view = self.make_view(refresh_mode="incremental", watermark_column="score")
+        view._refresh_now()
+        snap = view._refresh_now()
+        self.assertEqual(snap.watermark_from, repr(third))
+        self.assertEqual((snap.loaded_rows, snap.row_count), (0, 2), snap.message)
+        self.lake.write_table(GOLD, pa.table({"score": pa.array([third + 2e-16, 0.5])}),
+                              mode="append")
+        snap = view._refresh_now()
+        self.assertEqual((snap.loaded_rows, snap.row_count), (2, 4), snap.message)
+
     def test_timestamp_watermarks_are_utc_whatever_the_server_time_zone(self):
         start = dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
         for zone in ("Asia/Manila", "America/Los_Angeles"):

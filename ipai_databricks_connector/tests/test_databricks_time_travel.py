@@ -1,9 +1,12 @@
 """A view refreshed as of a Delta version, an earlier snapshot published again (rollback),
 and a refresh that reads the version it recorded even when the table moves on."""
 
+from psycopg2 import IntegrityError
+
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import GOLD, LakeCase, drain, sales_table
 
@@ -70,3 +73,15 @@ class TestDatabricksTimeTravel(LakeCase):
         view = self.make_view("selected", f"SELECT region FROM {GOLD}")
         with self.assertRaisesRegex(UserError, "only a table source"):
             view._enqueue_refresh(as_of_version=0)
+
+    def test_a_negative_version_or_row_limit_is_refused_not_an_empty_table(self):
+        self.view._refresh_now()
+        with self.assertRaisesRegex(UserError, "0 or more, not -3"):
+            self.view._enqueue_refresh(as_of_version=-3)
+        # A negative limit cut every row: the refresh published an empty table.
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), \
+                self.env.cr.savepoint():
+            self.view.write({"row_limit": -5})
+            self.env.flush_all()
+        self.view.invalidate_recordset(["row_limit"])
+        self.assertEqual(self.env[self.view.model_name].search_count([]), 8, "rows kept")

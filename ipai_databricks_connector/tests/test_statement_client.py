@@ -395,7 +395,10 @@ class TestStatementClientPure(BaseCase):
                          {"name": "a", "type": "DATE", "value": "2024-02-29"})
         self.assertEqual(
             p("a", dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))),
-            {"name": "a", "type": "TIMESTAMP", "value": "2024-01-01 10:00:00"})
+            {"name": "a", "type": "TIMESTAMP", "value": "2024-01-01 10:00:00+00:00"})
+        # naive: read in the warehouse's session time zone, as a literal would be
+        self.assertEqual(p("a", dt.datetime(2024, 1, 1, 12)),
+                         {"name": "a", "type": "TIMESTAMP", "value": "2024-01-01 12:00:00"})
         self.assertEqual(p("a", None), {"name": "a", "type": "STRING"})
         self.assertEqual(p("a", "it's"), {"name": "a", "type": "STRING", "value": "it's"})
         with self.assertRaises(TypeError):
