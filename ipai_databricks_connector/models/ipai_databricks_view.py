@@ -440,15 +440,19 @@ class IpaiDatabricksView(models.Model):
         dims = [c.field_name for c in columns
                 if c.ttype in ("char", "date", "boolean", "datetime") or c.is_key]
 
-        def list_field(col):
+        def key_options(col):
             # Keys (store_id, date_key) read as codes, not amounts: no grouping separator.
-            extra = (' widget="integer" options="{\'enable_formatting\': false}"'
-                     if col.is_key else "")
-            return f'<field name="{col.field_name}" optional="show"{extra}/>'
+            return (' widget="integer" options="{\'enable_formatting\': false}"'
+                    if col.is_key else "")
 
-        list_fields = "".join(list_field(c) for c in columns)
+        list_fields = "".join(f'<field name="{c.field_name}" optional="show"{key_options(c)}/>'
+                              for c in columns)
         View.create({"name": f"{model.model}.list", "model": model.model, "type": "list",
                      "arch": f'<list create="0" edit="0" delete="0">{list_fields}</list>'})
+        form_fields = "".join(f'<field name="{c.field_name}"{key_options(c)}/>' for c in columns)
+        View.create({"name": f"{model.model}.form", "model": model.model, "type": "form",
+                     "arch": f'<form create="0" edit="0" delete="0"><sheet><group>'
+                             f'{form_fields}</group></sheet></form>'})
         row = "".join(f'<field name="{f}" type="row"/>' for f in dims[:1])
         measure = "".join(f'<field name="{f}" type="measure"/>' for f in measures[:3])
         View.create({"name": f"{model.model}.pivot", "model": model.model, "type": "pivot",

@@ -132,10 +132,11 @@ class TestDatabricksView(LakeCase):
             self.assertIn(f"({col.field_name})", indexed, col.name)
             self.assertTrue(self.env[view.model_name]._fields[col.field_name].index)
         # Keys are codes: no thousands separator in the list.
-        arch = self.env[view.model_name].get_view(view_type="list")["arch"]
-        for key in ("x_date_key", "x_store_id"):
-            self.assertRegex(arch, rf'name="{key}"[^>]*enable_formatting')
-        self.assertNotRegex(arch, r'name="x_n_tx"[^>]*enable_formatting')
+        for kind in ("list", "form"):  # the rows and a row opened from them
+            arch = self.env[view.model_name].get_view(view_type=kind)["arch"]
+            for key in ("x_date_key", "x_store_id"):
+                self.assertRegex(arch, rf'name="{key}"[^>]*enable_formatting', kind)
+            self.assertNotRegex(arch, r'name="x_n_tx"[^>]*enable_formatting', kind)
         pivot = self.env[view.model_name].get_view(view_type="pivot")["arch"]
         self.assertNotIn('name="x_store_id" type="measure"', pivot, "keys are no measures")
         self.assertIn('name="x_n_tx" type="measure"', pivot)
