@@ -194,6 +194,24 @@ class LocalLakehouse:
     def table_exists(self, name):
         return DeltaTable.is_deltatable(self.table_uri(name), self.storage_options)
 
+    def stored_name(self, name):
+        """``name`` as the lakehouse spells it: names are case-insensitive, as on
+        Databricks, so ``LAB.GOLD.Sales`` finds the folder ``lab/gold/sales``. The
+        folders are listed only when the name is not found as written."""
+        if self.table_exists(name):
+            return name
+        fs, base = self._filesystem()
+        found = []
+        for part in split_name(name):
+            infos = fs.get_file_info(pafs.FileSelector("/".join([base, *found]),
+                                                       allow_not_found=True))
+            match = sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory
+                           and i.base_name.lower() == part.lower())
+            if not match:
+                return name
+            found.append(match[0])
+        return ".".join(found)
+
     def table_version(self, name):
         return self._table(name).version()
 
@@ -342,9 +360,10 @@ class LocalLakehouse:
             key = name if not travel else "%s@%s" % (name, "v%s" % travel[1]
                                                       if travel[0] == "VERSION" else travel[1])
             if key not in datasets:
-                if not self.table_exists(name):
+                stored = self.stored_name(name)
+                if not self.table_exists(stored):
                     raise dialect.table_not_found(name)
-                datasets[key] = self._version(name, travel).to_pyarrow_dataset()
+                datasets[key] = self._version(stored, travel).to_pyarrow_dataset()
             return key
 
         try:
@@ -412,6 +431,7 @@ class LocalLakehouse:
         if described is not None:
             written, limit = described
             name = qualify(written.split("."), catalog, schema)
+            name = name and self.stored_name(name)
             if not name or not self.table_exists(name):
                 raise dialect.table_not_found(written)
             history = self._table(name).history(limit)

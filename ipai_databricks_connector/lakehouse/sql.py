@@ -14,8 +14,13 @@ def is_identifier(name):
 
 def qualify(parts, catalog=None, schema=None):
     """``catalog.schema.table`` of a name's parts, a statement's default catalog and
-    schema filling the missing leading parts; None when that is not three identifiers."""
+    schema filling the missing leading parts; None when that is not three identifiers.
+
+    A catalog given without a schema means its ``default`` schema, as ``USE CATALOG``
+    does on Databricks."""
     parts = [p for p in parts if p]
+    if catalog and not schema:
+        schema = "default"
     if len(parts) == 2 and catalog:
         parts = [catalog, *parts]
     elif len(parts) == 1 and catalog and schema:

@@ -79,6 +79,18 @@ class TestLakehouseDialect(BaseCase):
         self.assertEqual(self.rows("SELECT stores.store_id FROM gold.stores ORDER BY 1",
                                    catalog="lab"), [{"store_id": 1}, {"store_id": 2}])
 
+    def test_names_are_case_insensitive_and_a_catalog_alone_means_its_default_schema(self):
+        self.lake.write_table("mix.default.typed", pa.table({"n": [7]}))
+        self.lake.write_table("mix.gold.Mixed_Case", pa.table({"n": [8]}))
+        # As on Databricks: identifiers in any case, USE CATALOG's `default` schema.
+        self.assertEqual(self.rows("SELECT n FROM typed", catalog="mix"), [{"n": 7}])
+        self.assertEqual(self.rows("SELECT count(*) AS c FROM LAB.GOLD.Stores"), [{"c": 2}])
+        self.assertEqual(self.rows("SELECT n FROM `mix`.gold.MIXED_case VERSION AS OF 0"),
+                         [{"n": 8}])
+        self.assertEqual(len(self.rows("DESCRIBE HISTORY Lab.Gold.Sales")), 2)
+        self.assertDatabricksError("SELECT * FROM LAB.GOLD.nowhere",
+                                   "TABLE_OR_VIEW_NOT_FOUND", "`LAB`.`GOLD`.`nowhere`")
+
     def test_time_travel_reads_the_delta_version_asked_for(self):
         count = "SELECT count(*) AS n FROM lab.gold.sales"
         self.assertEqual(self.rows(count), [{"n": 5}])
