@@ -170,6 +170,17 @@ class IpaiDatabricksView(models.Model):
             for (table,) in self.env.cr.fetchall():
                 self.env.cr.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(
                     pgsql.Identifier(table)))
+            # Custom fields of other models pointing at this one (a many2one on res.partner)
+            # go first: ir.model would also find their reflections on the models inheriting
+            # them (res.users), not custom ones, and refuse to drop the model.
+            self.env["ir.model.fields"].sudo().search([
+                ("relation", "=", view.model_name), ("model", "!=", view.model_name),
+                ("state", "=", "manual")]).unlink()
+            if not self.env.context.get("ipai_dbx_rebuild"):
+                # Saved favourites of the rows: the model is gone for good (a rebuild
+                # keeps its name, so they stay).
+                self.env["ir.filters"].sudo().with_context(active_test=False).search(
+                    [("model_id", "=", view.model_name)]).unlink()
             view.model_id.sudo().unlink()  # drops the model's table and its record rules
 
     @api.depends("column_ids.exact", "column_ids.label")
@@ -340,7 +351,7 @@ class IpaiDatabricksView(models.Model):
         IrModel = self.env["ir.model"].sudo()
         labels = {col.name: col.label for col in self.column_ids}  # kept across rebuilds
         if self.model_id:
-            self._unlink_models()
+            self.with_context(ipai_dbx_rebuild=True)._unlink_models()
         taken, field_vals, column_vals = {"id"}, [], []
         for seq, field in enumerate(schema):
             spec = arrow_field_spec(field.type)

@@ -164,7 +164,9 @@ class IpaiDatabricksWorkspace(models.Model):
                 vals = {"connection_state": "ok", "connection_message": message}
             except (errors.DatabricksError, UserError, OSError, ValueError) as exc:
                 vals = {"connection_state": "failed", "connection_message": str(exc)[:500]}
-            ws.write(vals)
+            # sudo: the outcome of the check, recorded for whoever may press the button (a
+            # Databricks User included, who may not edit the workspace).
+            ws.sudo().write(vals)
         if len(self) == 1:
             return {
                 "type": "ir.actions.client", "tag": "display_notification",
@@ -202,7 +204,8 @@ class IpaiDatabricksWorkspace(models.Model):
 
     def _fetch_warehouse(self):
         """GET the warehouse and record its state, size and auto-stop on the workspace."""
-        info = self.env["ipai.databricks"]._transport(self)("GET", self._warehouse_path())
+        path = self._warehouse_path()  # a local workspace says so, before any transport
+        info = self.env["ipai.databricks"]._transport(self)("GET", path)
         known = dict(WAREHOUSE_STATES)
         # sudo: the remote warehouse's state, recorded for whoever looks at it (a refresh
         # job of a Databricks User included); no user-entered data.
@@ -234,7 +237,8 @@ class IpaiDatabricksWorkspace(models.Model):
         """A manager's start or stop (``action``) of each warehouse, then its new state."""
         self._check_warehouse_manager()
         for ws in self:
-            self.env["ipai.databricks"]._transport(ws)("POST", ws._warehouse_path(action))
+            path = ws._warehouse_path(action)  # a local workspace says so, before any transport
+            self.env["ipai.databricks"]._transport(ws)("POST", path)
             ws._fetch_warehouse()
         return True
 
