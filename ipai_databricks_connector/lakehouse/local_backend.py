@@ -1,9 +1,12 @@
 """Local Delta Lake + DuckDB backend standing in for a Databricks SQL warehouse."""
 
 import datetime as dt
+import json
+import math
 import queue
 import re
 import threading
+from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +26,242 @@ _TOKEN = re.compile(
 SQLRefused = sandbox.SQLRefused
 BATCH_ROWS = 100_000  # rows per batch read from a Delta table and per result batch
 _READ_BUFFER = 1 << 20  # Parquet pages are read through a 1 MiB buffer, not a whole column chunk
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+# A numeric literal may be compared as a DOUBLE (an exponent, a BIGINT beside a decimal):
+# widened by far more than a double's rounding, a bound never excludes a row that matches.
+_SLACK = Decimal("1e-9")
+_TINY = Decimal("1e-300")  # below it a double may round to 0
+# microseconds one unit of a timestamp column spans: a literal may be truncated to it
+_UNIT_SLACK = {"s": 1_000_000, "ms": 1_000, "us": 0, "ns": 1}
+_FAMILY = {"int": "number", "decimal": "number", "float": "number", "string": "string",
+           "date": "date", "timestamp": "timestamp"}
+
+
+class _Unsure(Exception):
+    """A value the pruning cannot place for sure: that predicate is not used."""
+
+
+def _kind(type_):
+    """The family a column is pruned in, or None (never pruned on)."""
+    if pa.types.is_signed_integer(type_):
+        return "int"
+    if pa.types.is_decimal(type_):
+        return "decimal"
+    if pa.types.is_float64(type_):  # not float32: DuckDB rounds a literal to it
+        return "float"
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return "string"  # compared as UTF-8 bytes, as DuckDB and Parquet statistics do
+    if pa.types.is_date32(type_):
+        return "date"  # days since 1970-01-01
+    if pa.types.is_timestamp(type_):
+        return "timestamp"  # microseconds since 1970-01-01 UTC (the session runs in UTC)
+    return None
+
+
+def _micros(value):
+    if value.tzinfo is None:
+        return (value - _EPOCH) // _MICRO  # a TIMESTAMP is read as UTC, the session's zone
+    return (value - _EPOCH_UTC) // _MICRO
+
+
+def _exact(kind, value):
+    """A partition value (or a constant column) in its family's form; None is NULL."""
+    if value is None:
+        return None
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "decimal" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return value
+    if kind == "float" and isinstance(value, float) and not math.isnan(value):
+        return value
+    if kind == "string" and isinstance(value, str):
+        return value.encode("utf-8")
+    if kind == "date" and type(value) is dt.date:
+        return (value - _EPOCH_DATE).days
+    if kind == "timestamp" and isinstance(value, dt.datetime):
+        return _micros(value)
+    raise _Unsure
+
+
+class Predicate:
+    """``field op values``, every row a query needs satisfying it (see
+    :func:`dialect.predicates`), with its operands in the column's family: each value an
+    interval ``(low, high)`` the literal lies in (a point but for numbers, widened by
+    ``_SLACK``, and coarse timestamps), or None for a NULL literal."""
+
+    __slots__ = ("field", "kind", "op", "values")
+
+    def __init__(self, field, kind, op, values):
+        self.field, self.kind, self.op, self.values = field, kind, op, values
+
+    def __repr__(self):
+        return "Predicate(%r, %r, %r)" % (self.field, self.op, self.values)
+
+    def may_match(self, low, high, nulls, rows, exact=False):
+        """Whether some row of a part may satisfy it: its values lie in ``[low, high]``
+        (None: unknown), ``nulls`` of its ``rows`` are NULL (None: unknown). Not
+        ``exact`` (Parquet statistics): a float column may hold NaN beyond its maximum
+        (NaN is the greatest value, and no writer counts it), a string maximum may be a
+        truncated prefix."""
+        op = self.op
+        if op == "null":
+            return nulls is None or nulls > 0
+        if op == "notnull":
+            return nulls is None or nulls < rows
+        if nulls is not None and nulls >= rows:
+            return False  # only NULLs: no comparison is true
+        values = self.values
+        if op == "in":
+            values = [v for v in values if v is not None]
+            if not values:
+                return False
+        elif None in values:
+            return False  # compared with NULL: never true
+        if low is None or high is None or op == "<>":
+            return True
+        nan = self.kind == "float" and not exact
+        prefix = self.kind == "string" and not exact
+
+        def reaches(v):  # some non-NaN value of the part may be >= v
+            return high >= v or (prefix and v.startswith(high))
+
+        if op in ("=", "in"):
+            return any(low <= hi and reaches(lo) for lo, hi in values)
+        if op == "between":
+            (lo, _hi), (_lo, hi) = values
+            return lo <= hi and low <= hi and reaches(lo)
+        if op in ("<", "<="):
+            return low < values[0][1] if op == "<" else low <= values[0][1]
+        if nan:
+            return True  # NaN > anything
+        return reaches(values[0][0])
+
+
+def _exact_number(kind, number, value, scale):
+    """Whether DuckDB compares this number with the column exactly (as integers or
+    decimals), not as a DOUBLE: then the bound needs no slack."""
+    if isinstance(value, float) or (isinstance(value, str) and "e" in value.lower()):
+        return False  # a DOUBLE
+    digits = len(number.as_tuple().digits)
+    if kind == "int":
+        return number == number.to_integral_value() and abs(number) < 2**63
+    return kind == "decimal" and digits <= 18 and -number.as_tuple().exponent <= scale
+
+
+def _operand(kind, operand, parameters, evaluate, unit_slack, scale=0):
+    """A literal from :func:`dialect.predicates` as an interval of ``kind``'s form, or None
+    for NULL; :class:`_Unsure` when it is not of the column's family or cannot be read."""
+    what, value = operand
+    if what == "null":
+        return None
+    python = what == "param"
+    if python:
+        if value not in parameters:
+            raise _Unsure
+        value = parameters[value]
+        if value is None or isinstance(value, bool):
+            raise _Unsure
+        if isinstance(value, dt.datetime):
+            what = "timestamp"
+        elif isinstance(value, dt.date):
+            what = "date"
+        elif isinstance(value, (int, float, Decimal)):
+            what = "number"
+        elif isinstance(value, str):
+            what = "string"
+        else:
+            raise _Unsure
+    if _FAMILY[kind] != what:
+        raise _Unsure  # Databricks would cast one side: not placed for sure
+    try:
+        if what == "number":
+            number = Decimal(value)
+            if not number.is_finite():
+                raise _Unsure
+            if _exact_number(kind, number, value, scale):
+                return number, number
+            slack = abs(number) * _SLACK + (_TINY if kind == "float" else 0)
+            return number - slack, number + slack
+        if what == "string":
+            raw = value.encode("utf-8")
+            return raw, raw
+        if what == "date":
+            day = (value - _EPOCH_DATE).days if python else \
+                evaluate("date_diff('day', DATE '1970-01-01', %s)" % value)
+        else:  # DuckDB reads the literal as the query does (time zone, formats)
+            day = _micros(value) if python else evaluate("epoch_us(%s)" % value)
+    except (ArithmeticError, ValueError, TypeError, UnicodeError, duckdb.Error):
+        raise _Unsure from None
+    if not isinstance(day, int) or isinstance(day, bool):
+        raise _Unsure
+    return day - unit_slack, day + unit_slack
+
+
+def bind_predicates(found, schema, parameters=None, evaluate=None):
+    """The :class:`Predicate` list of ``found`` (:func:`dialect.predicates` of one table)
+    on a table of ``schema``: top-level columns matched case-insensitively, operands of
+    their family only; anything else is left out. ``evaluate(duckdb_sql)`` gives the
+    value of a DATE / TIMESTAMP literal as DuckDB reads it."""
+    fields = {f.name.lower(): f for f in schema}
+    out = []
+    for column, op, operands in found or ():
+        field = fields.get(column)
+        kind = _kind(field.type) if field is not None else None
+        if kind is None:
+            continue
+        slack = _UNIT_SLACK.get(field.type.unit, 1_000_000) if kind == "timestamp" else 0
+        scale = field.type.scale if kind == "decimal" else 0
+        try:
+            values = [_operand(kind, o, parameters or {}, evaluate, slack, scale)
+                      for o in operands]
+        except _Unsure:
+            continue
+        out.append(Predicate(field.name, kind, op, values))
+    return out
+
+
+def _chunk_range(kind, chunk, logical):
+    """``(low, high, nulls)`` of a column chunk from its Parquet statistics, in ``kind``'s
+    form; None where they are missing or not of a type read here for sure."""
+    stats = chunk.statistics
+    if stats is None:
+        return None, None, None
+    nulls = stats.null_count if stats.has_null_count else None
+    if not stats.has_min_max:
+        return None, None, nulls
+    physical, logical_type = chunk.physical_type, logical.get("Type")
+    try:
+        if kind == "int" and physical in ("INT32", "INT64") and logical_type in ("None", "Int") \
+                and logical.get("isSigned", True):
+            low, high = stats.min, stats.max
+        elif kind == "decimal" and logical_type == "Decimal":
+            low, high = stats.min, stats.max
+        elif kind == "float" and physical == "DOUBLE" and logical_type == "None":
+            low, high = stats.min, stats.max
+            if math.isnan(low) or math.isnan(high):
+                return None, None, nulls
+        elif kind == "string" and physical == "BYTE_ARRAY" and logical_type == "String":
+            low, high = stats.min_raw, stats.max_raw  # bytes: a truncated max may not decode
+        elif kind == "date" and physical == "INT32" and logical_type == "Date":
+            low, high = stats.min_raw, stats.max_raw
+        elif kind == "timestamp" and physical == "INT64" and logical_type == "Timestamp":
+            per = {"milliseconds": 1_000, "microseconds": 1, "nanoseconds": -1_000}.get(
+                logical.get("timeUnit"))
+            if per is None:
+                return None, None, nulls
+            low, high = stats.min_raw, stats.max_raw
+            # nanoseconds: the microseconds around them, whichever way DuckDB truncates
+            low, high = (low * per, high * per) if per > 0 else (low // 1000, -(-high // 1000))
+        else:
+            return None, None, nulls
+    except (ValueError, TypeError, ArithmeticError, UnicodeError):
+        return None, None, nulls
+    if low is None or high is None or isinstance(low, bool) or low > high:
+        return None, None, nulls
+    return low, high, nulls
 
 
 class DeltaStream:
@@ -39,10 +278,18 @@ class DeltaStream:
     stream. None keeps every column; an empty list (``count(*)``) keeps one column that costs
     nothing or little to read (a partition column, else the smallest in the Parquet file),
     since DuckDB refuses a stream without columns.
+
+    ``where`` (:class:`Predicate` list, every row the query needs satisfies each) skips the
+    files whose partition values, and the row groups whose Parquet statistics, prove that
+    no row of theirs can (DuckDB pushes no filter into a stream; it still applies the whole
+    WHERE). ``partitions``: the Delta partition columns, whose values come from the Delta
+    log (the file path), never from the file.
     """
 
-    def __init__(self, dataset, batch_size=BATCH_ROWS, columns=None):
+    def __init__(self, dataset, batch_size=BATCH_ROWS, columns=None, where=None,
+                 partitions=None):
         self.dataset, self.batch_size = dataset, int(batch_size)
+        self.where, self.partitions = list(where or ()), set(partitions or ())
         schema = dataset.schema
         if columns is not None:
             wanted = {str(c).lower() for c in columns}
@@ -71,15 +318,65 @@ class DeltaStream:
         read = [f for f in schema if f.name in sizes]
         return min(read, key=lambda f: sizes[f.name]) if read else schema.field(0)
 
+    def _constant_may_match(self, keys, present=None):
+        """Whether the columns that are constant in a file (a partition value; NULL for a
+        column the file lacks) let some row match; ``present`` None: partitions only."""
+        for pred in self.where:
+            if pred.field in self.partitions:
+                value = keys.get(pred.field)
+            elif present is None or pred.field in present:
+                continue
+            else:  # as _file_batches fills it
+                value = keys.get(pred.field)
+            try:
+                value = _exact(pred.kind, value)
+            except _Unsure:
+                continue
+            if value is None and not pred.may_match(None, None, 1, 1, exact=True):
+                return False
+            if value is not None and not pred.may_match(value, value, 0, 1, exact=True):
+                return False
+        return True
+
+    def _row_groups(self, parquet, present):
+        """The row groups of a file whose statistics allow some row to match (None: all)."""
+        meta = parquet.metadata
+        columns = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+        checks = []
+        for pred in self.where:
+            j = columns.get(pred.field)
+            if pred.field in self.partitions or pred.field not in present or j is None \
+                    or _kind(parquet.schema_arrow.field(pred.field).type) != pred.kind:
+                continue  # a constant, a nested column, or a type changed since: read
+            checks.append((pred, j, json.loads(meta.schema.column(j).logical_type.to_json())))
+        if not checks:
+            return None
+        kept = []
+        for group in range(meta.num_row_groups):
+            row_group = meta.row_group(group)
+            if all(pred.may_match(*_chunk_range(pred.kind, row_group.column(j), logical),
+                                  row_group.num_rows) for pred, j, logical in checks):
+                kept.append(group)
+        return None if len(kept) == meta.num_row_groups else kept
+
     def _file_batches(self, fragment):
         keys = pads.get_partition_keys(fragment.partition_expression) or {}
+        if self.where and not self._constant_may_match(keys):
+            return  # a partition no row of which can match: the file is not opened
         source = self.dataset.filesystem.open_input_file(fragment.path)
         with pq.ParquetFile(source, pre_buffer=False, buffer_size=_READ_BUFFER) as parquet:
-            present = set(parquet.schema_arrow.names)
+            present = set(parquet.schema_arrow.names) - self.partitions
+            groups = None
+            if self.where:
+                if not self._constant_may_match(keys, present):
+                    return
+                groups = self._row_groups(parquet, present)
+                if groups == []:
+                    return  # no row group can match: only the footer was read
             columns = [n for n in self.schema.names if n in present]
             # columns=[] reads no page, yet yields batches of the right number of rows
-            for batch in parquet.iter_batches(self.batch_size, columns=columns,
-                                              use_threads=False):
+            for batch in parquet.iter_batches(self.batch_size, row_groups=groups,
+                                              columns=columns, use_threads=False):
                 arrays = []
                 for field in self.schema:
                     if field.name in present:
@@ -340,7 +637,8 @@ class LocalLakehouse:
         table.load_as_version(when)
         return table
 
-    def _connect(self, sql, catalog=None, schema=None, batch_size=None, project=True):
+    def _connect(self, sql, catalog=None, schema=None, batch_size=None, project=True,
+                 prune=True, parameters=None):
         """A sandboxed connection where each Delta table the Databricks SQL names is a
         :class:`DeltaStream` of ``batch_size`` rows, and that SQL in DuckDB's dialect
         (see :mod:`.dialect`).
@@ -349,12 +647,14 @@ class LocalLakehouse:
         ``table`` in the default ``catalog`` (and ``schema``); each table is registered
         under its own full name (``@v3`` for a version), so errors name it as written.
         With ``project``, each stream reads only the columns whose names the query holds
-        (:func:`dialect.column_names`; every column after a star and the like).
+        (:func:`dialect.column_names`; every column after a star and the like). With
+        ``prune``, each stream skips the partitions and row groups that the WHERE's simple
+        predicates on it exclude (:func:`dialect.predicates`, ``parameters`` bound).
         Returns (connection, duckdb sql, parameter names, {registered: written}, whether
         some table is read without some of its columns).
         """
         con = sandbox.connect(self.memory_limit, self.threads)
-        datasets = {}
+        datasets, partitions, keys = {}, {}, {}
 
         def resolve(name, travel):
             key = name if not travel else "%s@%s" % (name, "v%s" % travel[1]
@@ -363,16 +663,30 @@ class LocalLakehouse:
                 stored = self.stored_name(name)
                 if not self.table_exists(stored):
                     raise dialect.table_not_found(name)
-                datasets[key] = self._version(stored, travel).to_pyarrow_dataset()
+                table = self._version(stored, travel)
+                datasets[key] = table.to_pyarrow_dataset()
+                partitions[key] = table.metadata().partition_columns
+            keys[name, travel] = key
             return key
+
+        def evaluate(literal):  # a DATE / TIMESTAMP literal as this session reads it
+            return con.execute("SELECT " + literal).fetchall()[0][0]  # the result done
 
         try:
             final, params, names, columns = dialect.transpile(sql, resolve, catalog, schema)
+            where = {}
+            if prune:
+                for found_key, found in dialect.predicates(sql, catalog, schema).items():
+                    if found_key in keys:
+                        where[keys[found_key]] = found
             narrowed = False
             for key, dataset in datasets.items():
                 # registered once: a self-join reads the union of the columns it uses
-                stream = DeltaStream(dataset, batch_size or self.batch_size,
-                                     columns if project else None)
+                stream = DeltaStream(
+                    dataset, batch_size or self.batch_size, columns if project else None,
+                    where=bind_predicates(where.get(key), dataset.schema, parameters,
+                                          evaluate),
+                    partitions=partitions[key])
                 narrowed = narrowed or len(stream.schema) < len(dataset.schema)
                 con.register(key, stream)
         except BaseException:
@@ -384,7 +698,8 @@ class LocalLakehouse:
         """Run one Databricks SQL SELECT (or ``SHOW TABLES`` / ``DESCRIBE HISTORY``);
         returns a streaming ``pyarrow.RecordBatchReader`` of batches of at most
         ``batch_size`` rows (default: the lakehouse's), whatever the Parquet row groups are.
-        Each Delta table is read for the columns the query uses only.
+        Each Delta table is read for the columns the query uses only, skipping the
+        partitions and row groups its WHERE excludes.
 
         Anything else raises :class:`sandbox.SQLRefused` before it runs; SQL errors are
         :class:`dialect.LocalSQLError` (Databricks error classes), naming tables as written.
@@ -393,7 +708,8 @@ class LocalLakehouse:
         native = self._native(sql, catalog, schema)
         if native is not None:
             return native.to_reader(batch_size)
-        con, final, used, names, narrowed = self._connect(sql, catalog, schema, batch_size)
+        con, final, used, names, narrowed = self._connect(sql, catalog, schema, batch_size,
+                                                          parameters=parameters)
         sandbox.check_select(final)  # DuckDB's own parser: exactly one SELECT
         params = {k: v for k, v in (parameters or {}).items() if k in used}
         try:
@@ -405,7 +721,8 @@ class LocalLakehouse:
                 # an unknown column (or a use the names missed): bound again on every
                 # column, so the error (its candidate columns) or result is the full one
                 con.close()
-                con = self._connect(sql, catalog, schema, batch_size, project=False)[0]
+                con = self._connect(sql, catalog, schema, batch_size, project=False,
+                                    parameters=parameters)[0]
                 rel = con.sql(final, params=params or None)
             return rel.to_arrow_reader(batch_size)  # streamed batch by batch, bounded memory
         except duckdb.Error as exc:
@@ -469,5 +786,5 @@ class LocalLakehouse:
         return self.write_table(target, reader, mode=mode, txn=txn)
 
 
-__all__ = ["BATCH_ROWS", "DeltaStream", "LocalLakehouse", "SQLRefused", "pa", "split_name",
-           "translate_params"]
+__all__ = ["BATCH_ROWS", "DeltaStream", "LocalLakehouse", "Predicate", "SQLRefused",
+           "bind_predicates", "pa", "split_name", "translate_params"]

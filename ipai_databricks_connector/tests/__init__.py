@@ -21,6 +21,7 @@ from . import (
     test_lakehouse_dialect,
     test_lakehouse_pgload,
     test_lakehouse_projection,
+    test_lakehouse_pruning,
     test_lakehouse_reading,
     test_lakehouse_regex,
     test_lakehouse_sandbox,

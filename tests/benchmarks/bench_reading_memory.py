@@ -15,6 +15,10 @@ for the comparison. With ``API=1`` (the default) it also reads it through the lo
 batch size) and the statement client, EXTERNAL_LINKS + ARROW_STREAM: that peak counts the
 server, which keeps every encoded chunk until the statement expires, as a warehouse keeps a
 result. Figures are reported, not asserted.
+
+With ``PRUNING=1`` (the default) the writer also writes ``bench.gold.grouped``, the same rows
+in row groups of 100,000, and a selective WHERE on it is timed with and without the skipping
+of the row groups its Parquet statistics exclude.
 """
 
 import json
@@ -33,6 +37,14 @@ BATCHES = [int(n) for n in os.environ.get("BATCHES", "10000,100000").split(",")]
 BEFORE = os.environ.get("BEFORE", "1") == "1"
 API = os.environ.get("API", "1") == "1"
 PROJECTION = os.environ.get("PROJECTION", "1") == "1"
+PRUNING = os.environ.get("PRUNING", "1") == "1"
+GROUPED = "bench.gold.grouped"  # the same rows in row groups of GROUP_ROWS
+GROUP_ROWS = 100_000
+SELECTIVE = [  # timed with and without pruning; {mid}: the middle id, {end}: 50,000 rows on
+    "SELECT count(*), sum(amount) FROM bench.gold.grouped WHERE id BETWEEN {mid} AND {end}",
+    "SELECT id, name FROM bench.gold.grouped WHERE updated_at >= TIMESTAMP'2023-11-14 22:20:00' "
+    "AND updated_at < TIMESTAMP'2023-11-14 22:21:00'",
+]
 NARROW = ["SELECT count(*) FROM bench.gold.wide",
           "SELECT sum(amount) FROM bench.gold.wide"]  # timed with and without projection
 TOKEN = "bench-token"
@@ -68,6 +80,10 @@ def write(root, rows):
     size = sum(dataset.filesystem.get_file_info(f).size for f in dataset.files) / 2**20
     print(f"  wrote {rows} rows: {len(groups)} file(s), {sum(groups)} row group(s), "
           f"{size:.0f} MB", flush=True)
+    if PRUNING:
+        write_deltalake(LocalLakehouse(root).table_uri(GROUPED), table, mode="overwrite",
+                        target_file_size=1 << 40,
+                        writer_properties=WriterProperties(max_row_group_size=GROUP_ROWS))
 
 
 class Peak:
@@ -183,6 +199,41 @@ def narrow(root):
     print(json.dumps(out), flush=True)
 
 
+def prune(root, rows):
+    """Seconds (best of 3) of each ``SELECTIVE`` query, every row group vs the ones its
+    WHERE may match (child)."""
+    sys.path.insert(0, str(ADDON))
+    from lakehouse.local_backend import LocalLakehouse  # noqa: PLC0415
+
+    lake = LocalLakehouse(root)
+    lake.execute("SELECT 1 AS warm").read_all()
+    out = []
+    for sql in SELECTIVE:
+        sql = sql.format(mid=rows // 2, end=rows // 2 + 49_999)
+
+        def run(pruned, sql=sql):
+            con, final, _used, _names, _narrowed = lake._connect(sql, prune=pruned)
+            try:
+                return sorted(con.sql(final).fetchall())
+            finally:
+                con.close()
+
+        times = {}
+        for how, pruned in (("before", False), ("now", True)):
+            best = None
+            for _ in range(3):
+                start = time.perf_counter()
+                got = run(pruned)
+                took = time.perf_counter() - start
+                best = took if best is None else min(best, took)
+            times[how], times[how + "_rows"] = best, got
+        if times["before_rows"] != times["now_rows"]:
+            raise SystemExit(f"{sql}: pruning changed the result")
+        out.append({"sql": sql, "before": times["before"], "now": times["now"],
+                    "rows": len(times["now_rows"])})
+    print(json.dumps(out), flush=True)
+
+
 def child(*args):
     out = subprocess.run([sys.executable, __file__, *map(str, args)], check=True,
                          capture_output=True, text=True)
@@ -214,6 +265,13 @@ def main():
                             f"its columns (now)")
                     lines.append(line)
                     print(line, flush=True)
+            if PRUNING:
+                for got in json.loads(child("prune", root, rows).splitlines()[-1]):
+                    where = got["sql"].split(" WHERE ")[1]
+                    line = (f"  {rows:>9} rows, WHERE {where[:44]:<44}: {got['before']:.3f} s "
+                            f"every row group (before), {got['now']:.3f} s pruned (now)")
+                    lines.append(line)
+                    print(line, flush=True)
         finally:
             shutil.rmtree(root, ignore_errors=True)
     print("summary:\n" + "\n".join(lines), flush=True)
@@ -224,6 +282,8 @@ if __name__ == "__main__":
         write(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "narrow":
         narrow(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "prune":
+        prune(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "read":
         read(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
