@@ -89,19 +89,76 @@ def data_array(table):
     return [list(row) for row in zip(*columns, strict=True)]
 
 
+_INT_TYPES = ("INT", "INTEGER", "BIGINT", "LONG", "SMALLINT", "SHORT", "TINYINT", "BYTE")
+_SIMPLE_TYPES = (*_INT_TYPES, "STRING", "DOUBLE", "FLOAT", "REAL", "DATE", "TIMESTAMP",
+                 "TIMESTAMP_LTZ", "TIMESTAMP_NTZ", "BOOLEAN")
+_DECIMAL = re.compile(r"^(?:DECIMAL|DEC|NUMERIC)(?:\((\d+)(?:,(\d+))?\))?$")
+_CHARS = re.compile(r"^(?:VAR)?CHAR\(\d+\)$")  # bound as a STRING
+_NAME = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def parameters(raw):
+    """The ``parameters`` of a statement request -> {name: Python value}, or ApiError 400.
+
+    As documented: a list of ``{name, value, type}``; ``value`` a string or null (omitted:
+    NULL), ``type`` a scalar SQL type (STRING when omitted; ARRAY, MAP, STRUCT unsupported);
+    one entry per name."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise ApiError(400, "parameters must be a list of {name, value, type} objects")
+    values = {}
+    for pos, param in enumerate(raw):
+        if not isinstance(param, dict):
+            raise ApiError(400, "parameters[%d] must be an object with a name, a value and "
+                           "optionally a type" % pos)
+        name = param.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ApiError(400, "parameters[%d].name must be a parameter marker name "
+                           "(a letter or _, then letters, digits, _)" % pos)
+        if name in values:
+            raise ApiError(400, "Parameter %s is given more than once in parameters" % name)
+        values[name] = param_value(param)
+    return values
+
+
 def param_value(param):
     """Statement parameter {name, value, type} -> Python value bound by DuckDB (never SQL text)."""
-    value, kind = param.get("value"), (param.get("type") or "STRING").upper().replace(" ", "")
+    name, value, kind = param.get("name"), param.get("value"), param.get("type")
+    if kind is None:
+        kind = "STRING"
+    if not isinstance(kind, str):
+        raise ApiError(400, "Parameter %s: type must be a string such as INT, STRING or "
+                       "DECIMAL(10,2)" % name)
+    kind = kind.upper().replace(" ", "")
+    decimal_type = _DECIMAL.match(kind)
+    if kind not in _SIMPLE_TYPES and not decimal_type and not _CHARS.match(kind):
+        raise ApiError(400, "Parameter %s: unsupported type %s (a scalar type such as STRING, "
+                       "INT, BIGINT, DOUBLE, DECIMAL(p,s), DATE, TIMESTAMP or BOOLEAN; ARRAY, "
+                       "MAP and STRUCT are not supported)" % (name, param.get("type")))
+    if decimal_type:
+        precision = int(decimal_type.group(1) or 10)
+        scale = int(decimal_type.group(2) or 0)
+        if not 1 <= precision <= 38 or scale > precision:
+            raise ApiError(400, "Parameter %s: %s is not a valid DECIMAL type (precision 1 to "
+                           "38, scale 0 to the precision)" % (name, param.get("type")))
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise ApiError(400, "Parameter %s: value must be a string or null (as documented), "
+                       "not %s" % (name, json.dumps(value)))
     try:
-        if kind in ("INT", "INTEGER", "BIGINT", "LONG", "SMALLINT", "SHORT", "TINYINT", "BYTE"):
+        if kind in _INT_TYPES:
             return int(value)
-        if kind.startswith(("DECIMAL", "NUMERIC")):
-            match = re.match(r"^\w+\((\d+),(\d+)\)$", kind)
+        if decimal_type:
             number = decimal.Decimal(value)
-            return number.quantize(decimal.Decimal(1).scaleb(-int(match.group(2)))) \
-                if match else number
+            if not number.is_finite():
+                raise ValueError(value)
+            number = number.quantize(decimal.Decimal(1).scaleb(-scale),
+                                     context=decimal.Context(prec=80))  # 38 digits fit
+            if number and number.adjusted() >= precision - scale:
+                raise ValueError(value)  # more integer digits than the type holds
+            return number
         if kind in ("DOUBLE", "FLOAT", "REAL"):
             return float(value)
         if kind == "DATE":
@@ -109,13 +166,13 @@ def param_value(param):
         if kind.startswith("TIMESTAMP"):
             return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if kind == "BOOLEAN":
-            if value.lower() not in ("true", "false"):
+            if value.strip().lower() not in ("true", "false"):
                 raise ValueError(value)
-            return value.lower() == "true"
-    except (ValueError, ArithmeticError, TypeError) as exc:
-        raise ApiError(400, "Parameter %r: cannot read %r as %s (%s)"
-                       % (param.get("name"), value, kind, exc)) from exc
-    return str(value)
+            return value.strip().lower() == "true"
+    except (ValueError, ArithmeticError) as exc:
+        raise ApiError(400, "Parameter %s: cannot cast %s to %s" % (
+            name, json.dumps(value), param.get("type"))) from exc
+    return value
 
 
 def used_params(sql, values):

@@ -1,21 +1,27 @@
-"""Jobs API 2.1 of the local server: jobs kept in ``_jobs.json``, runs of SQL-file tasks
+"""Jobs API 2.1 of the local server: jobs kept in ``_jobs.json`` (create, reset, update:
+settings checked as a workspace does), runs of SQL-file tasks
 (dependency order, idempotency tokens, repair, cancel) in threads."""
 
 import json
+import logging
 import os
 import re
 import threading
+import uuid
 
 import duckdb
 
 from .encoding import now_ms, used_params
 from .errors import ApiError, sql_failure
 
+_logger = logging.getLogger(__name__)
 _SCRIPT = [(re.compile(r"^CREATE\s+OR\s+REPLACE\s+TABLE\s+(\w+\.\w+\.\w+)\s+AS\s+(.+)$",
                        re.I | re.S), "overwrite"),
            (re.compile(r"^INSERT\s+INTO\s+(\w+\.\w+\.\w+)\s+(.+)$", re.I | re.S), "append")]
 ROUTES = [
     ("POST", r"/api/2\.[12]/jobs/create", "_job_create"),
+    ("POST", r"/api/2\.[12]/jobs/reset", "_job_reset"),
+    ("POST", r"/api/2\.[12]/jobs/update", "_job_update"),
     ("GET", r"/api/2\.[12]/jobs/get", "_job_get"),
     ("GET", r"/api/2\.[12]/jobs/list", "_job_list"),
     ("POST", r"/api/2\.[12]/jobs/run-now", "_run_now"),
@@ -23,6 +29,105 @@ ROUTES = [
     ("GET", r"/api/2\.[12]/jobs/runs/list", "_run_list"),
     ("POST", r"/api/2\.[12]/jobs/runs/repair", "_run_repair"),
     ("POST", r"/api/2\.[12]/jobs/runs/cancel", "_run_cancel")]
+
+
+DONE = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")  # a run in one of these has ended
+_KEY = re.compile(r"^[\w\-]{1,100}$")  # the documented task_key pattern and length
+
+
+def check_settings(settings):
+    """Job settings as a workspace accepts them, else ApiError 400: at least one task, each
+    an object with a unique ``task_key``; ``depends_on`` a list of ``{task_key}`` naming
+    other tasks of the job, without a cycle; ``sql_task.file.path`` a string; job
+    ``parameters`` a list of ``{name, default}`` with unique names."""
+    if not isinstance(settings, dict):
+        raise ApiError(400, "The job settings must be an object")
+    if settings.get("name") is not None and not isinstance(settings["name"], str):
+        raise ApiError(400, "name must be a string")
+    tasks = settings.get("tasks")
+    if not isinstance(tasks, list) or not tasks:
+        raise ApiError(400, "tasks must be a list of at least one task")
+    keys = []
+    for pos, task in enumerate(tasks):
+        if not isinstance(task, dict):
+            raise ApiError(400, "tasks[%d] must be an object with a task_key" % pos)
+        key = task.get("task_key")
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise ApiError(400, "tasks[%d].task_key is required: 1 to 100 letters, digits, _ "
+                           "or -" % pos)
+        if key in keys:
+            raise ApiError(400, "Task key %s is used by more than one task: task keys must be "
+                           "unique in a job" % key)
+        keys.append(key)
+    graph = {}
+    for task in tasks:
+        key, upstream = task["task_key"], task.get("depends_on") or []
+        if not isinstance(upstream, list) or not all(
+                isinstance(d, dict) and isinstance(d.get("task_key"), str) for d in upstream):
+            raise ApiError(400, "Task %s: depends_on must be a list of {\"task_key\": ...} "
+                           "objects" % key)
+        graph[key] = [d["task_key"] for d in upstream]
+        unknown = [k for k in graph[key] if k not in keys]
+        if unknown:
+            raise ApiError(400, "Task %s depends on %s, which is not a task of this job"
+                           % (key, unknown[0]))
+        sql_task = task.get("sql_task")
+        if sql_task is not None and not (isinstance(sql_task, dict) and isinstance(
+                sql_task.get("file") or {}, dict) and isinstance(
+                (sql_task.get("file") or {}).get("path") or "", str)):
+            raise ApiError(400, "Task %s: sql_task must be an object, its file.path a string"
+                           % key)
+    cycle = _cycle(graph)
+    if cycle:
+        raise ApiError(400, "The job's tasks have a dependency cycle: %s" % " -> ".join(cycle))
+    params = settings.get("parameters")
+    if params is not None:
+        if not isinstance(params, list) or not all(
+                isinstance(p, dict) and isinstance(p.get("name"), str) and p["name"]
+                and isinstance(p.get("default", ""), str) for p in params):
+            raise ApiError(400, "parameters must be a list of {\"name\": ..., \"default\": ...} "
+                           "objects with string values")
+        names = [p["name"] for p in params]
+        if len(set(names)) != len(names):
+            raise ApiError(400, "parameters: each job parameter name must be unique")
+    return settings
+
+
+def _cycle(graph):
+    """A dependency cycle of ``graph`` (task -> upstream tasks) as a list of keys, or None."""
+    marks, path = {}, []
+
+    def visit(key):
+        marks[key] = "open"
+        path.append(key)
+        for up in graph[key]:
+            if marks.get(up) == "open":
+                return path[path.index(up):] + [up]
+            if up not in marks:
+                found = visit(up)
+                if found:
+                    return found
+        marks[key] = "done"
+        path.pop()
+        return None
+
+    for key in graph:
+        if key not in marks:
+            found = visit(key)
+            if found:
+                return found
+    return None
+
+
+def check_job_parameters(values):
+    """``job_parameters`` of run-now and repair: a map of names to string values."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict) or not all(
+            isinstance(v, str) for v in values.values()):
+        raise ApiError(400, "job_parameters must be an object of parameter names to string "
+                       "values")
+    return values
 
 
 def _with_status(run):
@@ -35,16 +140,17 @@ def _with_status(run):
 
 
 _CODES = {"SUCCESS": ("SUCCESS", "SUCCESS"), "FAILED": ("RUN_EXECUTION_ERROR", "CLIENT_ERROR"),
-          "CANCELED": ("CANCELED", "SUCCESS"), "UPSTREAM_FAILED": ("SKIPPED", "CLIENT_ERROR"),
+          "CANCELED": ("USER_CANCELED", "SUCCESS"),  # the only cancel here is a user's
+          "UPSTREAM_FAILED": ("SKIPPED", "CLIENT_ERROR"),
           "TIMEDOUT": ("RUN_EXECUTION_ERROR", "CLIENT_ERROR"),
           "INTERNAL_ERROR": ("INTERNAL_ERROR", "INTERNAL_ERROR")}
 
 
 def _status(state):
     life = state.get("life_cycle_state") or "PENDING"
-    if life in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR"):
-        code, kind = _CODES.get(state.get("result_state") or "", ("INTERNAL_ERROR",
-                                                                 "INTERNAL_ERROR"))
+    if life in DONE:
+        code, kind = ("INTERNAL_ERROR", "INTERNAL_ERROR") if life == "INTERNAL_ERROR" else \
+            _CODES.get(state.get("result_state") or "", ("INTERNAL_ERROR", "INTERNAL_ERROR"))
         return {"state": "TERMINATED", "termination_details": {
             "code": code, "type": kind, "message": state.get("state_message") or ""}}
     return {"state": {"TERMINATING": "TERMINATING", "RUNNING": "RUNNING",
@@ -53,7 +159,8 @@ def _status(state):
 
 class JobsMixin:
     """Jobs and runs; the server gives ``root``, ``lake``, ``url``, ``_lock``,
-    ``_new_id``, ``_jobs``, ``_jobs_file``, ``_runs`` and ``_tokens``."""
+    ``_new_id``, ``_jobs``, ``_jobs_file``, ``_runs``, ``_tokens``, ``_deleted_tokens``,
+    ``task_delay`` and ``_purge``."""
 
     def _load_jobs(self):
         if self._jobs_file and os.path.exists(self._jobs_file):
@@ -79,15 +186,37 @@ class JobsMixin:
             raise ApiError(404, "Job %s does not exist." % job_id) from exc
 
     def _job_create(self, req, query):
-        tasks = req.get("tasks") or []
-        if not tasks or not all(t.get("task_key") for t in tasks):
-            raise ApiError(400, "Every task needs a task_key and a job needs at least one task")
+        check_settings(req)
         job_id = self._new_id()
         with self._lock:
             self._jobs[job_id] = {"job_id": job_id, "creator_user_name": "local",
                                   "created_time": now_ms(), "settings": req}
             self._save_jobs()
         return {"job_id": job_id}
+
+    def _job_reset(self, req, query):
+        """All the settings are replaced by ``new_settings``."""
+        job = self._job(req.get("job_id"))
+        settings = check_settings(req.get("new_settings"))
+        with self._lock:
+            job["settings"] = settings
+            self._save_jobs()
+        return {}
+
+    def _job_update(self, req, query):
+        """The top-level fields of ``new_settings`` replace the job's, ``fields_to_remove``
+        are dropped; the result must still be valid settings."""
+        job = self._job(req.get("job_id"))
+        new, remove = req.get("new_settings") or {}, req.get("fields_to_remove") or []
+        if not isinstance(new, dict):
+            raise ApiError(400, "new_settings must be an object")
+        if not isinstance(remove, list) or not all(isinstance(f, str) for f in remove):
+            raise ApiError(400, "fields_to_remove must be a list of field names")
+        with self._lock:
+            settings = {k: v for k, v in job["settings"].items() if k not in remove}
+            job["settings"] = check_settings(dict(settings, **new))
+            self._save_jobs()
+        return {}
 
     def _job_get(self, req, query):
         return self._job(query.get("job_id"))
@@ -113,20 +242,25 @@ class JobsMixin:
         if token is not None and (not isinstance(token, str) or len(token) > 64):
             raise ApiError(400, "idempotency_token must be a string of at most 64 characters",
                            "INVALID_PARAMETER_VALUE")
-        with self._lock:
+        given = check_job_parameters(req.get("job_parameters"))
+        with self._lock:  # everything is checked: the token is stored with its run, not before
+            self._purge()
             if token and token in self._tokens:  # a retried request never starts a second run
                 return {"run_id": self._tokens[token], "number_in_job": self._tokens[token]}
+            if token and token in self._deleted_tokens:
+                raise ApiError(400, "The run started with idempotency token %s (run %s) was "
+                               "deleted: use a new token" % (token, self._deleted_tokens[token]),
+                               "INVALID_PARAMETER_VALUE")
+            settings = job["settings"]
+            params = {p["name"]: p.get("default") for p in settings.get("parameters") or []}
+            params.update(given)
             run_id = self._new_id()
-            if token:
-                self._tokens[token] = run_id
-            params = {p["name"]: p.get("default") for p in job["settings"].get("parameters") or []}
-            params.update(req.get("job_parameters") or {})
             tasks = [{"task_key": t["task_key"], "run_id": self._new_id(), "attempt_number": 0,
                       "depends_on": t.get("depends_on") or [], "sql_task": t.get("sql_task"),
                       "state": {"life_cycle_state": "PENDING", "state_message": ""}}
-                     for t in job["settings"]["tasks"]]
+                     for t in settings["tasks"]]
             run = {"job_id": job["job_id"], "run_id": run_id, "number_in_job": run_id,
-                   "run_name": job["settings"].get("name") or "Untitled",
+                   "run_name": settings.get("name") or "Untitled",
                    "creator_user_name": "local", "trigger": "ONE_TIME", "run_type": "JOB_RUN",
                    "run_page_url": "%s/#job/%s/run/%s" % (self.url, job["job_id"], run_id),
                    "state": {"life_cycle_state": "PENDING", "state_message": ""},
@@ -138,11 +272,38 @@ class JobsMixin:
                         "state": {"life_cycle_state": "PENDING"},
                         "task_run_ids": [t["run_id"] for t in tasks]}]}
             self._runs[run_id] = {"run": run, "params": params, "cancel": threading.Event()}
+            if token:
+                self._tokens[token] = run_id
         keys = {t["task_key"] for t in tasks}
         threading.Thread(target=self._execute_run, args=(run_id, keys), daemon=True).start()
         return {"run_id": run_id, "number_in_job": run_id}
 
     def _execute_run(self, run_id, keys):
+        """The run thread: whatever goes wrong ends the run, it never stays RUNNING."""
+        try:
+            self._execute_tasks(run_id, keys)
+        except Exception:  # a server bug: the log has the details, the run ends INTERNAL_ERROR
+            ref = uuid.uuid4().hex[:12]
+            _logger.exception("job run %s failed on an internal error (error id %s)", run_id, ref)
+            message = "The run failed on an internal error of the server (error id %s)." % ref
+            with self._lock:
+                entry = self._runs.get(run_id)
+                if entry is None:
+                    return
+                run, ended = entry["run"], now_ms()
+                for task in run["tasks"]:
+                    if task["task_key"] in keys and task["state"].get("life_cycle_state") \
+                            not in DONE:
+                        task.update(end_time=ended, state={
+                            "life_cycle_state": "INTERNAL_ERROR", "result_state": "FAILED",
+                            "state_message": message})
+                run["state"] = {"life_cycle_state": "INTERNAL_ERROR", "result_state": "FAILED",
+                                "state_message": message}
+                run["repair_history"][-1].update(state=dict(run["state"]), end_time=ended)
+                run.update(end_time=ended, run_duration=ended - run["start_time"],
+                           execution_duration=ended - run["start_time"])
+
+    def _execute_tasks(self, run_id, keys):
         entry = self._runs[run_id]
         run, history = entry["run"], entry["run"]["repair_history"][-1]
         with self._lock:
@@ -167,7 +328,7 @@ class JobsMixin:
                 with self._lock:
                     task.update(start_time=start, state={"life_cycle_state": "RUNNING",
                                                          "state_message": ""})
-                state = self._run_task(task, entry["params"])
+                state = self._run_task(task, entry["params"], entry["cancel"])
             with self._lock:
                 task.update(state=state, start_time=start, end_time=now_ms(),
                             execution_duration=now_ms() - start)
@@ -185,9 +346,12 @@ class JobsMixin:
             run.update(end_time=now_ms(), run_duration=now_ms() - run["start_time"],
                        execution_duration=now_ms() - run["start_time"])
 
-    def _run_task(self, task, params):
+    def _run_task(self, task, params, cancel):
         """Run the SQL file of a sql_task: CREATE OR REPLACE TABLE / INSERT INTO statements."""
         path = ((task.get("sql_task") or {}).get("file") or {}).get("path")
+        if self.task_delay and cancel.wait(self.task_delay):  # tests: a slow task, canceled
+            return {"life_cycle_state": "TERMINATED", "result_state": "CANCELED",
+                    "state_message": "Run cancelled."}
         try:
             if not path:
                 raise ValueError("only sql_task.file tasks are supported by the local server")
@@ -208,9 +372,20 @@ class JobsMixin:
         except duckdb.Error as exc:
             return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
                     "state_message": sql_failure(exc)[0]["message"]}
-        except Exception as exc:  # a broken task fails the task, never the server
+        except ValueError as exc:  # ours: a task the local server refuses, said in its terms
             return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
-                    "state_message": "%s: %s" % (type(exc).__name__, exc)}
+                    "state_message": str(exc)}
+        except OSError as exc:
+            return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
+                    "state_message": "Cannot read the sql_task file %s: %s"
+                    % (path, exc.strerror or exc)}
+        except Exception:  # a broken task fails the task, never the server
+            ref = uuid.uuid4().hex[:12]
+            _logger.exception("task %s failed on an internal error (error id %s)",
+                              task["task_key"], ref)
+            return {"life_cycle_state": "TERMINATED", "result_state": "FAILED",
+                    "state_message": "The task failed on an internal error of the server "
+                    "(error id %s)." % ref}
         return {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
 
     def _run_get(self, req, query):
@@ -231,7 +406,7 @@ class JobsMixin:
         entry = self._run(req.get("run_id"))
         run = entry["run"]
         with self._lock:
-            if run["state"]["life_cycle_state"] != "TERMINATED":
+            if run["state"]["life_cycle_state"] not in DONE:
                 raise ApiError(400, "Run %s is still in progress and cannot be repaired."
                                % run["run_id"], "INVALID_STATE")
             repairs = [h["id"] for h in run["repair_history"] if h["type"] == "REPAIR"]
@@ -242,11 +417,17 @@ class JobsMixin:
                 keys = {t["task_key"] for t in run["tasks"]
                         if t["state"].get("result_state") != "SUCCESS"}
             else:
-                keys = set(req.get("rerun_tasks") or [])
-            if not keys or keys - {t["task_key"] for t in run["tasks"]}:
+                rerun = req.get("rerun_tasks") or []
+                if not isinstance(rerun, list) or not all(isinstance(k, str) for k in rerun):
+                    raise ApiError(400, "rerun_tasks must be a list of task keys")
+                keys = set(rerun)
+            unknown = sorted(keys - {t["task_key"] for t in run["tasks"]})
+            if unknown:
+                raise ApiError(400, "rerun_tasks: %s is not a task of run %s"
+                               % (unknown[0], run["run_id"]))
+            if not keys:
                 raise ApiError(400, "Nothing to repair: give rerun_tasks or rerun_all_failed_tasks")
-            if req.get("job_parameters"):
-                entry["params"].update(req["job_parameters"])
+            entry["params"].update(check_job_parameters(req.get("job_parameters")))
             repair_id = self._new_id()
             for task in run["tasks"]:
                 if task["task_key"] in keys:

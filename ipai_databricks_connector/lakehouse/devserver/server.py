@@ -3,11 +3,13 @@ demand and bounded state. The API areas are mixins: ``statements`` (Statement Ex
 API 2.0), ``jobs`` (Jobs 2.1), ``warehouses`` (SQL warehouses, clusters)."""
 
 import json
+import logging
 import os
 import re
 import secrets
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +17,7 @@ from ..local_backend import LocalLakehouse
 from . import jobs, statements, warehouses
 from .errors import ApiError
 
+_logger = logging.getLogger(__name__)
 _ROUTES = [*statements.ROUTES, *jobs.ROUTES, *warehouses.ROUTES,
            ("POST", r"/ipai-test/faults", "_test_faults"),
            ("POST", r"/ipai-test/expire-links", "_test_expire")]
@@ -60,12 +63,14 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
         self.inline_limit, self.result_ttl = statements.INLINE_LIMIT, 3600.0
         self.pending_delay = 0.0  # seconds a statement waits "for the warehouse" (tests cancel)
         self.run_delay = 0.0  # seconds a statement stays RUNNING before its query (tests)
+        self.task_delay = 0.0  # seconds a job task stays RUNNING before its SQL (tests cancel)
         self.requests = []
         self._lock = threading.RLock()
         self._init_warehouse(warehouse_state, warehouse_start_seconds, warehouse_stop_seconds,
                              auto_stop_mins=auto_stop_mins, auto_stop_seconds=auto_stop_seconds)
         self._faults, self._statements, self._links = [], {}, {}
         self._runs, self._tokens, self._next_id = {}, {}, 1000
+        self._deleted_tokens = {}  # token -> run id of a purged run: run-now answers an error
         self._jobs_file = None if "://" in self.root else os.path.join(self.root, "_jobs.json")
         self._jobs = self._load_jobs()
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
@@ -154,18 +159,18 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                 if match and route_method == method:
                     return self._json(200, func(data, query, *match.groups()))
             raise ApiError(404, "No API found for '%s %s'" % (method, path), "ENDPOINT_NOT_FOUND")
-        except (KeyError, TypeError, ValueError) as exc:  # a malformed request, not a crash
-            return self._json(400, {"error_code": "INVALID_PARAMETER_VALUE",
-                                    "message": "Malformed request: %s" % exc})
-        except OSError as exc:
-            return self._json(500, {"error_code": "INTERNAL_ERROR", "message": str(exc)})
         except ApiError as err:
             headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
             return self._json(err.status, {"error_code": err.error_code, "message": err.message},
                               headers)
-        except Exception as exc:  # a handler bug answers 500; it never drops the connection
-            return self._json(500, {"error_code": "INTERNAL_ERROR",
-                                    "message": "%s: %s" % (type(exc).__name__, exc)})
+        except Exception:  # a handler bug answers 500; it never drops the connection
+            # The request is checked before any handler work: what escapes is a server bug.
+            # Its class and traceback go to the server's log; the client gets a reference.
+            ref = uuid.uuid4().hex[:12]
+            _logger.exception("%s %s failed (request id %s)", method, path, ref)
+            return self._json(500, {"error_code": "INTERNAL_ERROR", "message":
+                                    "Internal error of the server (request id %s); its log "
+                                    "has the details." % ref})
 
     @staticmethod
     def _json(status, payload, headers=None):
@@ -197,14 +202,29 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                     self._statements:
                 del self._links[token]
         ended = sorted((rid for rid, r in self._runs.items()
-                        if (r["run"].get("state") or {}).get("life_cycle_state") == "TERMINATED"))
+                        if (r["run"].get("state") or {}).get("life_cycle_state") in jobs.DONE))
         for rid in ended[:max(0, len(self._runs) - self.keep_runs)]:
             self._runs.pop(rid, None)
-        self._tokens = {k: v for k, v in self._tokens.items() if v in self._runs}
+        for token, rid in list(self._tokens.items()):
+            if rid not in self._runs:  # "if a run with the provided token is deleted, an
+                del self._tokens[token]  # error is returned" (Jobs API): remember it
+                self._deleted_tokens[token] = rid
+        for token in list(self._deleted_tokens)[:max(0, len(self._deleted_tokens)
+                                                     - 10 * self.keep_runs)]:
+            del self._deleted_tokens[token]  # bounded too: the oldest go first
 
 
     # --- test control (bearer auth, for a server in another process) ----------------------
     def _test_faults(self, req, query):
+        try:
+            self._set_faults(req)
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "Invalid test control values") from exc
+        return {}
+
+    def _set_faults(self, req):
+        if "task_delay" in req:
+            self.task_delay = float(req["task_delay"])
         if "pending_delay" in req:
             self.pending_delay = float(req["pending_delay"])
         if "run_delay" in req:
@@ -217,7 +237,6 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
         if req.get("path_prefix"):
             self.inject(req["path_prefix"], int(req.get("status") or 503),
                         int(req.get("count") or 1), req.get("error_code"), req.get("retry_after"))
-        return {}
 
     def _test_expire(self, req, query):
         return {"expired": self.expire_links()}

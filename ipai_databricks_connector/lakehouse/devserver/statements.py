@@ -4,6 +4,7 @@ chunks (JSON_ARRAY, ARROW_STREAM, CSV), wait_timeout, cancel, links that expire.
 import csv
 import io
 import json
+import logging
 import re
 import secrets
 import threading
@@ -15,9 +16,10 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from ..local_backend import SQLRefused
-from .encoding import column_type, data_array, iso, param_value, used_params
+from .encoding import column_type, data_array, iso, parameters, used_params
 from .errors import ApiError, InlineLimit, sql_failure
 
+_logger = logging.getLogger(__name__)
 INLINE_LIMIT = 25 * 1024 * 1024  # documented INLINE result limit
 _CHUNK_KEYS = ("chunk_index", "row_offset", "row_count", "byte_count")
 ROUTES = [
@@ -27,11 +29,34 @@ ROUTES = [
     ("POST", r"/api/2\.0/sql/statements/([^/]+)/cancel", "_cancel")]
 
 
+def _text(req, key):
+    """An optional string field of the request (None when absent), else ApiError 400."""
+    value = req.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, "%s must be a string, not %s" % (key, json.dumps(value)[:80]))
+    return value
+
+
+def _count(req, key):
+    """An optional integer >= 0 (a JSON number, or a string of digits as proto JSON
+    allows for int64 fields), else ApiError 400."""
+    value = req.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and re.match(r"^\d+$", value.strip()):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ApiError(400, "%s must be an integer >= 0, not %s" % (key, json.dumps(value)[:80]))
+    return value
+
+
 class _Statement:
-    def __init__(self, sid, req):
+    def __init__(self, sid, req, disposition, fmt, limits):
         self.id, self.req = sid, req
-        self.disposition = (req.get("disposition") or "INLINE").upper()
-        self.format = (req.get("format") or "JSON_ARRAY").upper()
+        self.disposition, self.format = disposition, fmt
+        self.row_limit, self.byte_limit = limits["row_limit"], limits["byte_limit"] or None
         self.state, self.error, self.sql_state = "PENDING", None, None
         self.schema, self.chunks, self.truncated = None, [], False
         self.done, self.cancel = threading.Event(), threading.Event()
@@ -45,32 +70,39 @@ class StatementsMixin:
     ``_wait_warehouse_running`` / ``_touch_warehouse``."""
 
     def _execute(self, req, query):
-        if not req.get("statement"):
+        statement = _text(req, "statement")
+        if not statement or not statement.strip():
             raise ApiError(400, "statement is required")
-        if req.get("warehouse_id") != self.warehouse_id:
+        if _text(req, "warehouse_id") != self.warehouse_id:
             raise ApiError(404, "Warehouse %s does not exist." % req.get("warehouse_id"))
-        st = _Statement("01ef" + uuid.uuid4().hex[4:], req)
-        if st.disposition not in ("INLINE", "EXTERNAL_LINKS"):
-            raise ApiError(400, "Unknown disposition %s" % st.disposition)
-        if st.format not in ("JSON_ARRAY", "ARROW_STREAM", "CSV"):
-            raise ApiError(400, "Unknown format %s" % st.format)
-        if st.disposition == "INLINE" and st.format != "JSON_ARRAY":
+        for key in ("catalog", "schema"):
+            _text(req, key)
+        limits = {key: _count(req, key) for key in ("row_limit", "byte_limit")}
+        disposition = (_text(req, "disposition") or "INLINE").upper()
+        if disposition not in ("INLINE", "EXTERNAL_LINKS"):
+            raise ApiError(400, "disposition must be INLINE or EXTERNAL_LINKS, not %s"
+                           % disposition)
+        fmt = (_text(req, "format") or "JSON_ARRAY").upper()
+        if fmt not in ("JSON_ARRAY", "ARROW_STREAM", "CSV"):
+            raise ApiError(400, "format must be JSON_ARRAY, ARROW_STREAM or CSV, not %s" % fmt)
+        if disposition == "INLINE" and fmt != "JSON_ARRAY":
             raise ApiError(400, "The %s format is not supported with INLINE disposition; "
-                           "use EXTERNAL_LINKS." % st.format)
-        wait = re.match(r"^(\d+)s$", req.get("wait_timeout") or "10s")
+                           "use EXTERNAL_LINKS." % fmt)
+        wait = re.match(r"^(\d+)s$", _text(req, "wait_timeout") or "10s")
         if not wait or not (wait.group(1) == "0" or 5 <= int(wait.group(1)) <= 50):
             raise ApiError(400, "wait_timeout must be 0s or between 5s and 50s")
-        on_timeout = (req.get("on_wait_timeout") or "CONTINUE").upper()
+        on_timeout = (_text(req, "on_wait_timeout") or "CONTINUE").upper()
         if on_timeout not in ("CONTINUE", "CANCEL"):
             raise ApiError(400, "on_wait_timeout must be CONTINUE or CANCEL")
-        params = {p.get("name"): param_value(p) for p in req.get("parameters") or []}
+        params = parameters(req.get("parameters"))
+        st = _Statement("01ef" + uuid.uuid4().hex[4:], req, disposition, fmt, limits)
         self._touch_warehouse()  # a submit is activity: no auto-stop under it
         self.start_warehouse()  # a statement wakes a stopped warehouse (then waits PENDING)
         with self._lock:
             self._purge()
             self._statements[st.id] = st
         answer = self._statement_json(st)  # snapshot first: an async submit answers PENDING
-        threading.Thread(target=self._run_statement, args=(st, req["statement"], params),
+        threading.Thread(target=self._run_statement, args=(st, statement, params),
                          daemon=True).start()
         if int(wait.group(1)) == 0:
             return answer
@@ -103,10 +135,14 @@ class StatementsMixin:
         except duckdb.Error as exc:
             error, state = sql_failure(exc)
             outcome = {"state": "FAILED", "error": error, "sql_state": state}
-        except Exception as exc:  # any backend failure ends the statement FAILED, as on a warehouse
+        except Exception:  # any backend failure ends the statement FAILED, as on a warehouse
+            ref = uuid.uuid4().hex[:12]  # the details go to the server's log, not the client
+            _logger.exception("statement %s failed on an internal error (error id %s)",
+                              st.id, ref)
             outcome = {"state": "FAILED", "sql_state": "XX000", "error": {
-                "error_code": "INTERNAL_ERROR", "message": "%s: %s SQLSTATE: XX000"
-                % (type(exc).__name__, exc)}}
+                "error_code": "INTERNAL_ERROR", "message": "[INTERNAL_ERROR] The statement "
+                "failed on an internal error of the server (error id %s). SQLSTATE: XX000"
+                % ref}}
         with self._lock:
             if st.state == "RUNNING":  # a cancel wins over a late result
                 for key, value in outcome.items():
@@ -120,9 +156,7 @@ class StatementsMixin:
         whole result as an Arrow table besides them."""
         reader = self.lake.execute(sql, params, catalog=st.req.get("catalog"),
                                    schema=st.req.get("schema"), batch_size=self.chunk_rows)
-        limit = st.req.get("row_limit")
-        limit = int(limit) if limit not in (None, "") else None
-        byte_limit = int(st.req.get("byte_limit") or 0) or None
+        limit, byte_limit = st.row_limit, st.byte_limit
         chunks, pending, state = [], [], {"rows": 0, "bytes": 0, "encoded": 0}
 
         def flush(final=False):
