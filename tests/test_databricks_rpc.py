@@ -508,10 +508,16 @@ def test_a_manager_cancels_a_refresh(srv, api, manager):
         assert time.monotonic() < deadline, "the model was never created"
         time.sleep(0.5)
     server.pending_delay = 6  # seconds each statement waits "for the warehouse"
+    logged = srv.log.stat().st_size
     try:
+        submitted = len(server.requests)
         (sid,) = srv.json2(V, "action_refresh", ids=[vid], **manager)
         form = srv.json2(V, "read", ids=[vid], fields=["refresh_state"], **manager)[0]
         assert form["refresh_state"] == "running"
+        # Canceled while the query job waits on the warehouse (it has sent its statement).
+        while ("POST", "/api/2.0/sql/statements") not in server.requests[submitted:]:
+            assert time.monotonic() < deadline + TIMEOUT, "the query was never sent"
+            time.sleep(0.1)
         assert srv.json2(V, "action_cancel_refresh", ids=[vid], **manager) is True
         form = srv.json2(V, "read", ids=[vid], fields=["refresh_state", "last_error"],
                          **manager)[0]
@@ -521,6 +527,12 @@ def test_a_manager_cancels_a_refresh(srv, api, manager):
         srv.wait_jobs([("model_name", "=", SNAP)], timeout=TIMEOUT)
     finally:
         server.pending_delay = 0
+    with srv.log.open() as log:
+        log.seek(logged)
+        text = log.read()
+    # The query job, ending after the cancel, sees it: no concurrent update logged.
+    assert not LOGGED_ERROR.search(text), "\n".join(
+        line for line in text.splitlines() if LOGGED_ERROR.search(line))[-3000:]
     form = srv.json2(V, "read", ids=[vid], fields=["refresh_state", "row_count",
                                                    "current_snapshot_id"], **manager)[0]
     assert (form["refresh_state"], form["row_count"], form["current_snapshot_id"]) == (

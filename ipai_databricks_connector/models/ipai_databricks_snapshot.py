@@ -232,9 +232,23 @@ class IpaiDatabricksSnapshot(models.Model):
                 vals.update(statement_id=response["statement_id"],
                             truncated=bool(manifest.get("truncated")))
         except (errors.DatabricksError, UserError, OSError, ValueError, DuckDBError) as exc:
+            if self._committed_state() in ("failed", "rejected"):
+                return self.env._("Canceled while the query ran.")  # its statement too
             return self._handle(exc)
+        if self._committed_state() in ("failed", "rejected"):
+            # Canceled while the query ran: writing this row again would fail as a
+            # concurrent update, and the job be retried only to skip.
+            return self.env._("Canceled while the query ran.")
         self.write(vals)
         return self.env._("Query done.")
+
+    def _committed_state(self):
+        """The state as other transactions committed it (a cancel while this job waited on
+        the warehouse), which this job's transaction, as old as the job, does not see."""
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT state FROM ipai_databricks_snapshot WHERE id = %s", [self.id])
+            row = cr.fetchone()
+        return row[0] if row else self.state
 
     def _wait_for_warehouse(self, ws):
         """In a queue job: a SQL warehouse that does not run is asked to start, and the job
