@@ -30,7 +30,7 @@ from .sql import is_identifier
 KINDS = ("not_null", "unique", "between", "accepted_values", "regex", "min_row_count",
          "freshness")
 SEVERITIES = ("warn", "fail")
-DIALECTS = ("postgres", "duckdb")
+DIALECTS = ("postgres", "duckdb", "databricks")
 
 
 @dataclasses.dataclass
@@ -61,13 +61,13 @@ class RuleResult:
     message: str
 
 
-def quote_ident(name):
+def quote_ident(name, dialect="postgres"):
     if not is_identifier(name):
         raise ValueError("Invalid SQL identifier: %r" % (name,))
-    return '"%s"' % name
+    return ("`%s`" if dialect == "databricks" else '"%s"') % name
 
 
-def quote_relation(relation):
+def quote_relation(relation, dialect="postgres"):
     """``table``, ``schema.table`` or ``catalog.schema.table``, each part quoted.
 
     A part may come already double-quoted (``"x_dbx_sales__stg3"``); it is
@@ -76,7 +76,7 @@ def quote_relation(relation):
     parts = relation.split(".") if isinstance(relation, str) else []
     if not 1 <= len(parts) <= 3:
         raise ValueError("Invalid relation name: %r" % (relation,))
-    return ".".join(quote_ident(_unquote(p)) for p in parts)
+    return ".".join(quote_ident(_unquote(p), dialect) for p in parts)
 
 
 def _unquote(part):
@@ -119,18 +119,18 @@ def build_sql(rule, relation, dialect, now=None):
     cut-off ``now - max_age_hours`` (``now`` defaults to the current UTC time).
     """
     if dialect not in DIALECTS:
-        raise ValueError("dialect must be postgres or duckdb")
+        raise ValueError("dialect must be one of %s" % ", ".join(DIALECTS))
     _check(rule)
 
     def ph(name):
-        return "%%(%s)s" % name if dialect == "postgres" else "$%s" % name
+        return {"postgres": "%%(%s)s", "duckdb": "$%s", "databricks": ":%s"}[dialect] % name
 
-    rel = quote_relation(relation)
+    rel = quote_relation(relation, dialect)
     p = rule.params or {}
     params = {}
     if rule.kind == "min_row_count":
         return _select("count(*), 0", rel), params
-    col = quote_ident(rule.column)
+    col = quote_ident(rule.column, dialect)
     if rule.kind == "not_null":
         return _select("count(*), count(*) FILTER (WHERE %s IS NULL)" % col, rel), params
     if rule.kind == "unique":
@@ -167,6 +167,10 @@ def build_sql(rule, relation, dialect, now=None):
 def _regex_match(col, pattern, dialect, ph, params):
     """Java's find(): a value ending in CRLF takes the pattern's second form (Java's ``$``
     may match before the whole CRLF but not between its two characters)."""
+    if dialect == "databricks":  # Java's own RLIKE: the pattern as written (checked)
+        regex.check(pattern)
+        params["pattern"] = pattern
+        return "CAST(%s AS STRING) RLIKE %s" % (col, ph("pattern"))
     text = "CAST(%s AS %s)" % (col, "TEXT" if dialect == "postgres" else "VARCHAR")
     translation = regex.translate(pattern, dialect)
 
@@ -275,6 +279,17 @@ def pg_execute(cursor):
     return execute
 
 
+def statement_execute(client):
+    """``execute`` for :func:`evaluate` over a Databricks statement client (dialect
+    ``databricks``): the first row of the result, typed from its Arrow data."""
+    def execute(sql, params):
+        for batch in client.execute(sql, params).batches():
+            if batch.num_rows:
+                return tuple(column[0].as_py() for column in batch.columns)
+        raise ValueError("The quality query returned no row.")
+    return execute
+
+
 def duckdb_execute(connection):
     """``execute`` for :func:`evaluate` over a DuckDB connection."""
     def execute(sql, params):
@@ -317,4 +332,4 @@ def evaluate_on_lakehouse(lake, table, rules, now=None):
 
 __all__ = ["DIALECTS", "KINDS", "Rule", "RuleResult", "build_sql", "duckdb_execute",
            "evaluate", "evaluate_arrow", "evaluate_on_lakehouse", "pg_execute", "quote_ident",
-           "quote_relation", "summarize"]
+           "quote_relation", "statement_execute", "summarize"]

@@ -198,14 +198,36 @@ class IpaiDatabricksJobRun(models.Model):
             self.job_id.message_post(body=self.env._("Run failed: %s", message))
         return message
 
+    def _quality_not_evaluated(self, exc):
+        """The run stands; the rules that could not run (a renamed column, a refused
+        statement) are said on the job, not lost in a failed job."""
+        message = self.env._("The table quality rules of %(t)s could not be evaluated: %(e)s",
+                             t=self.job_id.target_table, e=str(exc).strip())
+        self.job_id.message_post(body=message)
+        return message
+
     def _check_table_quality(self):
-        """Table rules of the target (local backend: evaluated with DuckDB on the Delta table)."""
+        """Table rules of the target: on the local backend evaluated with DuckDB on the
+        Delta table, on Databricks as statements on the workspace's SQL warehouse (one
+        aggregate query per rule, values bound as parameters)."""
         job = self.job_id
+        table = (job.target_table or "").strip()
         rules = self.env["ipai.databricks.quality.rule"].search([
-            ("table_name", "=", (job.target_table or "").strip()), ("active", "=", True)])
-        if not rules or job.backend != "local":
+            ("table_name", "=", table), ("active", "=", True)])
+        if not rules or not table:
             return
-        lake = job.workspace_id._lakehouse()
-        results = quality.evaluate_on_lakehouse(lake, job.target_table.strip(),
-                                                rules._to_engine())
+        try:
+            if job.backend == "local":
+                results = quality.evaluate_on_lakehouse(job.workspace_id._lakehouse(), table,
+                                                        rules._to_engine())
+            else:
+                client = self.env["ipai.databricks"]._statement_client(job.workspace_id)
+                results = quality.evaluate(rules._to_engine(), table,
+                                           quality.statement_execute(client), "databricks")
+        except errors.DatabricksError as exc:
+            if exc.retryable:
+                raise  # the warehouse is busy or away: the poll job tries again
+            return self._quality_not_evaluated(exc)
+        except (DuckDBError, DeltaError, ValueError) as exc:
+            return self._quality_not_evaluated(exc)
         rules._record_results(results, job_run_id=self.id)

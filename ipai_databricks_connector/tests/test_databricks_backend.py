@@ -1,6 +1,7 @@
 """The Databricks backend, end to end: Odoo -> gateway -> HTTP -> the local
 Databricks-compatible server (lakehouse/devserver/) -> Delta tables."""
 
+import datetime as dt
 import shutil
 import tempfile
 import time
@@ -16,6 +17,7 @@ from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..lakehouse import quality
 from ..lakehouse.devserver import DatabricksApiServer
 from ..lakehouse.local_backend import LocalLakehouse
 from .common import drain, sales_table
@@ -196,6 +198,44 @@ class TestDatabricksBackend(TransactionCase):
         self.assertEqual(run.result_state, "SUCCESS")
         self.assertTrue(run.start_time and run.end_time)
         self.assertTrue(self.lake.table_exists("demo.gold.api_agg"))
+
+    def test_table_rules_of_a_job_run_on_the_warehouse_as_they_do_locally(self):
+        # Messy target: nulls, a text region with an accent, a duplicate, an old date.
+        self.lake.write_table("demo.silver.api_dirty", pa.table({
+            "store_id": pa.array([1, 2, 2, None, 7], pa.int32()),
+            "region": pa.array(["NCR", "Bícol", "NCR ", None, "ncr"]),
+            "sale_date": pa.array([dt.date(2026, 1, d) for d in (1, 2, 3, 4, 5)]),
+        }))
+        job = self.create_remote_job(
+            "gold_dirty", "CREATE OR REPLACE TABLE demo.gold.api_dirty AS "
+            "SELECT * FROM demo.silver.api_dirty")
+        job.target_table = "demo.gold.api_dirty"  # the table the job writes, its rules' table
+        Rule = self.env["ipai.databricks.quality.rule"]
+        specs = [("not_null", "store_id", {}), ("unique", "store_id", {}),
+                 ("between", "store_id", {"min_value": 1, "max_value": 5}),
+                 ("accepted_values", "region", {"accepted_values": "NCR, Bícol"}),
+                 ("regex", "region", {"pattern": r"^[A-Z][a-zí]*$"}),
+                 ("min_row_count", False, {"min_rows": 10}),
+                 ("freshness", "sale_date", {"max_age_hours": 24})]
+        rules = Rule
+        for kind, column, vals in specs:
+            rules |= Rule.create(dict(vals, name=kind, table_name="demo.gold.api_dirty",
+                                      layer="gold", kind=kind, column=column,
+                                      severity="warn"))
+        with trap_jobs() as trap:
+            run = job.action_run_now()
+            drain(trap)
+        self.assertEqual(run.state, "success", run.message)
+        remote = {r.rule_id.kind: (r.checked_rows, r.failing_rows, r.passed)
+                  for r in run.quality_result_ids}
+        local = {r.code: (r.checked_rows, r.failing_rows, r.passed) for r in
+                 quality.evaluate_on_lakehouse(self.lake, "demo.gold.api_dirty",
+                                               rules._to_engine())}
+        self.assertEqual(remote, {rule.kind: local[str(rule.id)] for rule in rules})
+        self.assertEqual(remote["not_null"], (5, 1, False))
+        self.assertEqual(remote["unique"], (4, 2, False))
+        self.assertEqual(remote["accepted_values"], (4, 2, False))
+        self.assertEqual(remote["freshness"][1:], (1, False))
 
     def perform_stored(self, method_name, model="ipai.databricks.job.run"):
         """Load the newest stored queue job of ``method_name`` and perform it for real."""

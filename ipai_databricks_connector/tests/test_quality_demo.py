@@ -103,14 +103,16 @@ class TestQualityDuckDB(ExpectedMixin, TmpLakeCase):
             with self.subTest(dialect=dialect):
                 for rule in RULES:
                     sql, params = quality.build_sql(rule, "staging.qa_rows", dialect, now=NOW)
-                    self.assertIn('"staging"."qa_rows"', sql)
+                    self.assertIn("`staging`.`qa_rows`" if dialect == "databricks" else
+                                  '"staging"."qa_rows"', sql)
                     for value in params.values():
                         self.assertFalse(isinstance(value, str) and value in sql)
                     for literal in ("1000", "2026", EVIL, "NCR", "AB-"):
                         self.assertNotIn(literal, sql)
                 sql, params = quality.build_sql(RULES[3], "qa_rows", dialect)
                 self.assertIn(EVIL + "x", params.values())
-                self.assertIn("%(v0)s" if dialect == "postgres" else "$v0", sql)
+                self.assertIn({"postgres": "%(v0)s", "duckdb": "$v0",
+                               "databricks": ":v0"}[dialect], sql)
                 with self.assertRaises(ValueError):
                     quality.build_sql(quality.Rule("bad", "not_null", 'code" OR 1=1 --'),
                                       "qa_rows", dialect)
