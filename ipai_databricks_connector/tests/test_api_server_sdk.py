@@ -263,6 +263,21 @@ class TestApiServerWithTheSdk(BaseCase):
         self.assertEqual(listed, [first.run_id])
         self.assertNotIn(first.run_id, [r.run_id for r in self.w.jobs.list_runs(
             job_id=job_id, active_only=True)])
+        # A run still going is listed as active (a filter answering [] would pass above).
+        self.server.task_delay = 3
+        try:
+            slow = self.w.jobs.run_now(job_id=job_id).response.run_id
+            active = [r.run_id for r in self.w.jobs.list_runs(job_id=job_id, active_only=True)]
+            self.assertEqual(active, [slow])
+            self.w.jobs.cancel_run(slow)
+        finally:
+            self.server.task_delay = 0
+        canceled = self.wait_terminal(slow)
+        self.assertEqual(canceled.state.result_state, jobs.RunResultState.CANCELED)
+        self.assertEqual(canceled.status.termination_details.code,
+                         jobs.TerminationCodeCode.USER_CANCELED)
+        self.assertEqual([r.run_id for r in self.w.jobs.list_runs(
+            job_id=job_id, active_only=True)], [])
 
     def test_a_failed_run_is_repaired_and_a_run_cancelled(self):
         job_id = self.create_job("broken", "jobs/broken.sql")
