@@ -90,8 +90,8 @@ def from_duckdb(exc, names=None):
     for registered, written in sorted((names or {}).items(), key=lambda kv: -len(kv[0])):
         text = text.replace(registered, written)
     text = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
-    raised = re.match(r"^\[(DIVIDE_BY_ZERO|USER_RAISED_EXCEPTION)\] (.*) SQLSTATE: (\w{5})$",
-                      text, re.S)
+    raised = re.search(r"\[(DIVIDE_BY_ZERO|USER_RAISED_EXCEPTION|UNSUPPORTED_FEATURE)\] "
+                       r"(.*) SQLSTATE: (\w{5})$", text, re.S)
     if raised:  # an error() of a transpiled guard or raise_error
         return LocalSQLError(raised.group(1), raised.group(3), raised.group(2))
     if re.search(r"out of range for the destination type INT64", text):  # a BIGINT sum
@@ -231,7 +231,8 @@ def _functions(tree):
                             exp.Literal.string(" SQLSTATE: P0001"))
             call.replace(exp.Anonymous(this="error", expressions=[text]))
         elif name == "hash":
-            # Databricks' hash is an INT (Murmur3); DuckDB's a UBIGINT: the INT range
+            # Databricks' hash is an INT; where the types are unknown (see _typed), DuckDB's
+            # hash in the INT range
             wrapped = exp.Anonymous(this="hash", expressions=call.expressions)
             call.replace(exp.cast(exp.Sub(
                 this=exp.cast(exp.Mod(this=wrapped, expression=exp.Literal.number(2 ** 32)),
@@ -243,6 +244,133 @@ def _functions(tree):
             raise SQLNotTranspilable("from_json needs a literal schema")
         node.replace(exp.Anonymous(this="from_json", expressions=[
             node.this, exp.Literal.string(json.dumps(_json_structure(schema.this)))]))
+    return tree
+
+
+_M32 = "4294967295"
+
+
+def _let(value, name, body):
+    """``body`` with ``name`` bound once to ``value`` (DuckDB text): a lambda, so that the
+    value is not written (and computed) again at each use."""
+    return "list_transform([%s], lambda %s: %s)[1]" % (value, name, body)
+
+
+def _mix_k1(k, depth):
+    a = "k%d" % depth
+    return _let("((%s) * 3432918353) & %s" % (k, _M32), a,
+                "((((%s << 15) | (%s >> 17)) & %s) * 461845907) & %s" % (a, a, _M32, _M32))
+
+
+def _mix_h1(h, k, depth):
+    b = "h%d" % depth
+    return _let("xor(%s, %s)" % (h, k), b,
+                "((((%s << 13) | (%s >> 19)) & %s) * 5 + 3864292196) & %s" % (b, b, _M32, _M32))
+
+
+def _fmix(h, length, depth):
+    c, d, e = ("f%d%s" % (depth, x) for x in "cde")
+    return _let("xor(%s, %s)" % (h, length), c, _let(
+        "(xor(%s, %s >> 16) * 2246822507) & %s" % (c, c, _M32), d, _let(
+            "(xor(%s, %s >> 13) * 3266489909) & %s" % (d, d, _M32), e,
+            "xor(%s, %s >> 16)" % (e, e))))
+
+
+def _hash_long(v, seed, depth):
+    """Spark's ``hashLong`` of a BIGINT ``v`` (DuckDB text), seeded by a UBIGINT."""
+    return _fmix(_mix_h1(_mix_h1(seed, _mix_k1("CAST((%s) & %s AS UBIGINT)" % (v, _M32),
+                                                 depth), depth),
+                         _mix_k1("CAST(((%s) >> 32) & %s AS UBIGINT)" % (v, _M32), depth),
+                         depth + 1), "8", depth)
+
+
+def _hash_int(v, seed, depth):
+    return _fmix(_mix_h1(seed, _mix_k1("CAST((%s) & %s AS UBIGINT)" % (v, _M32), depth),
+                         depth), "4", depth)
+
+
+def _hash_text(v, seed, depth):
+    """Spark's ``hashUnsafeBytes`` of the UTF-8 bytes: 4-byte little-endian words, then
+    each remaining byte, signed."""
+    x, n, w, acc, i = ("s%d%s" % (depth, c) for c in ("x", "n", "w", "a", "i"))
+    word = "('0x' || %s)::UBIGINT" % " || ".join(
+        "substr(%s, 8 * %s + %d, 2)" % (x, i, o) for o in (7, 5, 3, 1))
+    byte = "('0x' || substr(%s, 2 * %s + 1, 2))::UBIGINT" % (x, i)
+    words = "list_reduce(list_transform(range(0, %s // 4), lambda %s: %s), lambda %s, %s: %s, " \
+        "%s)" % (n, i, word, acc, w, _mix_h1(acc, _mix_k1(w, depth + 1), depth + 1), seed)
+    signed = "CASE WHEN %s >= 128 THEN %s + 4294967040 ELSE %s END" % (w, w, w)
+    tail = "list_reduce(list_transform(range(4 * (%s // 4), %s), lambda %s: %s), " \
+        "lambda %s, %s: %s, %s)" % (n, n, i, byte, acc, w,
+                                    _mix_h1(acc, _mix_k1(signed, depth + 2), depth + 2), words)
+    return _let("hex(encode(%s))" % v, x, _let("octet_length(encode(%s))" % v, n,
+                                               _fmix(tail, "CAST(%s AS UBIGINT)" % n, depth)))
+
+
+def _spark_hash_sql(kind, v, seed, depth):
+    """Spark's Murmur3 of ``v`` (DuckDB text) of the Databricks type ``kind``, or None."""
+    t = kind.this
+    if t in (_T.TINYINT, _T.SMALLINT, _T.INT):
+        return _hash_int("CAST(%s AS BIGINT)" % v, seed, depth)
+    if t == _T.BOOLEAN:
+        return _hash_int("CAST(%s AS BIGINT)" % v, seed, depth)
+    if t == _T.DATE:
+        return _hash_int("date_diff('day', DATE '1970-01-01', %s)" % v, seed, depth)
+    if t == _T.BIGINT:
+        return _hash_long(v, seed, depth)
+    if t in (_T.TIMESTAMP, _T.TIMESTAMPTZ, _T.TIMESTAMPNTZ, _T.TIMESTAMPLTZ):
+        return _hash_long("epoch_us(%s)" % v, seed, depth)
+    if t == _T.DECIMAL and kind.expressions:
+        precision, scale = (int(e.this.this) for e in kind.expressions)
+        if precision <= 18:  # the unscaled long; a wider one hashes its bytes
+            return _hash_long("CAST((%s) * %d AS BIGINT)" % (v, 10 ** scale), seed, depth)
+    if t in (_T.VARCHAR, _T.TEXT, _T.CHAR):
+        return _hash_text(v, seed, depth)
+    return None
+
+
+_T = exp.DataType.Type
+
+
+def _literal_type(node):
+    node = _unparen(node)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return exp.DataType.build("STRING")
+        if re.fullmatch(r"\d+", str(node.this)):
+            return exp.DataType.build("INT" if int(node.this) < 2 ** 31 else "BIGINT")
+    if type(node) is exp.Cast:
+        return node.to
+    if isinstance(node, exp.Boolean):
+        return exp.DataType.build("BOOLEAN")
+    return None
+
+
+def _spark_hash(call, columns):
+    """``hash(a, ...)`` as Spark's Murmur3 (seed 42) when every argument's type is known
+    (a column of a table, a literal, a cast), or None."""
+    text = "42::UBIGINT"
+    for depth, arg in enumerate(call.expressions):
+        arg = _unparen(arg)
+        if isinstance(arg, exp.Null):
+            continue  # a NULL leaves the hash as it is
+        kind = columns(arg) if isinstance(arg, exp.Column) else _literal_type(arg)
+        if kind is None:
+            return None
+        seed = "ipai_seed%d" % depth  # the later arguments are read inside its lambda
+        value = "v%d" % depth
+        piece = _spark_hash_sql(kind, value, seed, depth * 10)
+        if piece is None:
+            return None
+        # a NULL leaves the hash as it is
+        text = _let(text, seed, "coalesce(%s, %s)" % (_let("ipai_hash_arg%d" % depth, value,
+                                                            piece), seed))
+    signed = _let("CAST(%s AS BIGINT)" % text, "r",
+                  "CAST(CASE WHEN r >= 2147483648 THEN r - 4294967296 ELSE r END AS INT)")
+    tree = sqlglot.parse_one("SELECT " + signed, read="duckdb").expressions[0]
+    for depth, arg in enumerate(call.expressions):
+        for placeholder in tree.find_all(exp.Column):
+            if placeholder.name == "ipai_hash_arg%d" % depth:
+                placeholder.replace(arg.copy())
     return tree
 
 
@@ -389,8 +517,6 @@ def _typed(tree, schemas):
     """Rewrites that need the tables' types (``schemas``: {registered name: {column:
     DataType}}), done only where the operand types are sure: decimal ``*`` and the
     ``sum`` / ``avg`` of a decimal have Databricks' result types."""
-    schemas = schemas or {}
-
     def columns(column):
         select = column.find_ancestor(exp.Select)
         if select is None or not column.name:
@@ -401,7 +527,8 @@ def _typed(tree, schemas):
             return None  # a subquery among the sources: its columns are not typed here
         if column.table:
             tables = [t for t in tables if t.alias_or_name.lower() == column.table.lower()]
-        found = [schemas.get(t.name.lower(), {}).get(column.name.lower()) for t in tables]
+        found = [(schemas or {}).get(t.name.lower(), {}).get(column.name.lower())
+                 for t in tables]
         found = [f for f in found if f is not None]
         return found[0] if len(found) == 1 and len(tables) >= 1 else None
 
@@ -430,6 +557,16 @@ def _typed(tree, schemas):
                                             to=_decimal_type(38, second)))
         node.replace(exp.Cast(this=exp.Paren(this=node.copy()),
                               to=_decimal_type(precision, scale)))
+    for call in list(tree.find_all(exp.Anonymous)) if schemas is not None else ():
+        if str(call.this).lower() == "hash" and call.expressions:
+            murmur = _spark_hash(call, columns)
+            if murmur is None:
+                raise SQLNotTranspilable(
+                    "hash() computes Databricks' value locally only of columns of a table, "
+                    "literals and casts of a BOOLEAN, integer, DATE, TIMESTAMP, STRING or "
+                    "DECIMAL(p <= 18) type: cast the argument, as in hash(CAST(x AS STRING)), "
+                    "in %s" % call.sql(dialect="databricks"))
+            call.replace(murmur)
     for node in list(tree.find_all(exp.Sum, exp.Avg)):
         arg = _unparen(node.this)
         kind = columns(arg) if isinstance(arg, exp.Column) else \
@@ -458,13 +595,37 @@ def _group_modifiers(tree):
     return tree
 
 
+def _output_names(tree):
+    """``[(select, position, name, text)]`` of the unnamed output columns: a rewrite below
+    must not rename them (``hash(s)`` stays ``hash(s)``)."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return []
+    found = []
+    for position, node in enumerate(select.expressions):
+        if isinstance(node, (exp.Alias, exp.Column, exp.Star)):
+            continue
+        name = node.sql(dialect="databricks", normalize_functions="lower")
+        if isinstance(node, exp.Binary):
+            name = "(%s)" % name
+        found.append((select, position, name, node.sql()))
+    return found
+
+
 def _generate(tree, schemas=None):
+    names = _output_names(tree)
     tree = _group_modifiers(tree)
     tree = _typed(tree, schemas)
     tree = _try_to_timestamp(tree)
     tree = _functions(tree)
     tree = _ansi_division(tree)
     tree = _intervals(tree)
+    for select, position, name, text in names:
+        node = select.expressions[position]
+        if node.sql() != text:
+            node.replace(exp.alias_(node.copy(), name, quoted=True))
     try:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
@@ -664,7 +825,7 @@ def transpile(sql, resolve, catalog=None, schema=None, schemas=None):
                 new.set(key, value)
         table.replace(new)
     params = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
-    text = _generate(tree, _schemas({r: schemas(r) for r in names}) if schemas else None)
+    text = _generate(tree, _schemas({r: schemas(r) for r in names}) if schemas else {})
     return text, params, names, column_names(tree, text)
 
 

@@ -116,9 +116,8 @@ class TestApiServerWithTheSdk(BaseCase):
         self.assertEqual((columns["ym"].type_interval_type, columns["dt"].type_interval_type),
                          ("MONTH", "DAY TO SECOND"))
         row = response.result.data_array[0]
-        self.assertEqual([row[0], row[1], row[3], row[4], row[5], row[6]],
-                         ["300", "25", "12.250000", "301.500000", "0-2",
-                          "1 02:03:04.000000000"])
+        self.assertEqual(row, ["300", "25", "1485273170", "12.250000", "301.500000", "0-2",
+                               "1 02:03:04.000000000"])
         for statement, klass in (("SELECT 1/0", "DIVIDE_BY_ZERO"),
                                  ("SELECT raise_error('no stock')", "USER_RAISED_EXCEPTION"),
                                  ("SELECT sum(id * 1000000000000000000) FROM lab.gold.typed",

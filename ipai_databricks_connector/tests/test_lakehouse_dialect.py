@@ -190,9 +190,30 @@ class TestDatabricksResultTypes(BaseCase):
                                    "FROM lab.gold.facts"),
                          [{"x": None, "h": 0.5}, {"x": None, "h": 1.0}])
 
-    def test_hash_is_an_int(self):
-        table = self.result("SELECT hash(name) AS h FROM lab.gold.facts")
-        self.assertEqual(table.schema.field("h").type, pa.int32())
+    def test_hash_is_databricks_murmur3_int(self):
+        # the values of Databricks' documentation (hash('Spark', array(123), 2) hashes 123
+        # as an INT) and Spark's, by type: INT, BIGINT, STRING; a NULL is skipped
+        table = self.result("SELECT hash('Spark', 123, 2) AS d, hash('ABC') AS a, "
+                            "hash('ABC', 'DEF') AS b, hash(1) AS one, hash(NULL, 'ABC') AS n")
+        self.assertEqual([f.type for f in table.schema], [pa.int32()] * 5)
+        self.assertEqual(table.to_pylist(), [{"d": -1321691492, "a": -757602832,
+                                              "b": 599895104, "one": -559580957,
+                                              "n": -757602832}])
+        self.assertEqual(self.rows("SELECT hash(name) AS h, hash(qty) AS q, hash(big) AS g "
+                                   "FROM lab.gold.facts ORDER BY name"),
+                         [{"h": 1485273170, "q": -559580957, "g": -2030303457},
+                          {"h": 1905031361, "q": 1765031574, "g": -2030303457}])
+        self.assertEqual(self.rows(
+            "SELECT hash(DATE '2026-03-01') AS d, hash(TIMESTAMP '2026-03-01 07:30:00') AS t, "
+            "hash(CAST(-1.25 AS DECIMAL(10,2))) AS m, hash(true) AS b, "
+            "hash(CAST(-5 AS BIGINT)) AS l"),
+            [{"d": 358330129, "t": 953125135, "m": -550551638, "b": -559580957, "l": 424949597}])
+        # a type it cannot know is refused by name, not hashed otherwise
+        self.assertDatabricksError("SELECT hash(x.q) AS h FROM (SELECT qty AS q FROM "
+                                   "lab.gold.facts) x", "UNSUPPORTED_FEATURE", "hash(")
+        self.assertEqual(self.rows("SELECT hash(CAST(x.q AS INT)) AS h FROM (SELECT qty AS q "
+                                   "FROM lab.gold.facts) x ORDER BY h"),
+                         [{"h": -559580957}, {"h": 1765031574}])
 
     def test_decimal_arithmetic_has_databricks_precision_and_scale(self):
         table = self.result("SELECT CAST(100.5 AS DECIMAL(38,18)) * CAST(3 AS DECIMAL(38,18)) "
