@@ -663,7 +663,7 @@ def _interval_qualifiers(sql):
 def databricks_intervals(reader, sql):
     """``reader`` with its interval columns of a known qualifier as
     :class:`.types.IntervalType` (DuckDB has one INTERVAL type, Databricks two)."""
-    from .types import IntervalType  # noqa: PLC0415
+    from .types import IntervalType, interval_text  # noqa: PLC0415
 
     positions = [i for i, f in enumerate(reader.schema)
                  if pa.types.is_interval(f.type)]
@@ -681,14 +681,15 @@ def databricks_intervals(reader, sql):
         if v is None:
             return None
         if year_month:
-            return v.months
-        return (v.months * 30 + v.days) * 86400 * 10 ** 6 + v.nanoseconds // 1000
+            return interval_text(True, v.months)
+        return interval_text(False, (v.months * 30 + v.days) * 86400 * 10 ** 6
+                             + v.nanoseconds // 1000)
 
     def batches():
         for batch in reader:
             columns = [pa.ExtensionArray.from_storage(schema.field(i).type, pa.array(
                 [value(v, schema.field(i).type.year_month) for v in c.to_pylist()],
-                pa.int64())) if i in kinds else c for i, c in enumerate(batch.columns)]
+                pa.string())) if i in kinds else c for i, c in enumerate(batch.columns)]
             yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())

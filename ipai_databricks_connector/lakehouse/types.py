@@ -22,13 +22,14 @@ from pyarrow import csv
 
 class IntervalType(pa.ExtensionType):
     """A Databricks interval column: ``qualifier`` ``YEAR TO MONTH``, ``MONTH``, ``DAY TO
-    SECOND``...; stored as int64 months (year-month) or microseconds (day-time), as
-    Databricks keeps them. DuckDB has one INTERVAL type, so the local backend gives the
-    qualifier its SQL wrote (:func:`.dialect.databricks_intervals`)."""
+    SECOND``...; its values (string storage) are the text Databricks prints
+    (:func:`interval_text`), as a JSON cell or a Char field shows them. DuckDB has one
+    INTERVAL type: the local backend gives the qualifier its SQL wrote
+    (:func:`.dialect.databricks_intervals`)."""
 
     def __init__(self, qualifier):
         self.qualifier = qualifier
-        super().__init__(pa.int64(), "ipai.databricks.interval")
+        super().__init__(pa.string(), "ipai.databricks.interval")
 
     @property
     def year_month(self):
@@ -41,17 +42,8 @@ class IntervalType(pa.ExtensionType):
     def __arrow_ext_deserialize__(cls, storage_type, serialized):
         return cls(serialized.decode())
 
-    def __arrow_ext_scalar_class__(self):
-        return IntervalScalar
-
     def __reduce__(self):
         return IntervalType, (self.qualifier,)
-
-
-class IntervalScalar(pa.ExtensionScalar):
-    def as_py(self, **_kwargs):
-        value = self.value.as_py() if self.value is not None else None
-        return None if value is None else interval_text(self.type.year_month, value)
 
 
 pa.register_extension_type(IntervalType("DAY TO SECOND"))
@@ -201,10 +193,10 @@ def arrow_to_pg_copy_batches(reader, specs=None):
         if not batch.num_rows:
             continue
         if any(isinstance(f.type, IntervalType) for f in batch.schema):
-            # the text Databricks prints (0-2, 1 02:03:04.000000000), in a Char column
+            # the CSV writer takes no extension type: its text, for a Char column
             batch = pa.RecordBatch.from_arrays(
-                [pa.array(c.to_pylist(), pa.string()) if isinstance(c.type, IntervalType)
-                 else c for c in batch.columns], names=batch.schema.names)
+                [c.storage if isinstance(c.type, IntervalType) else c for c in batch.columns],
+                names=batch.schema.names)
         buf = io.BytesIO()
         csv.write_csv(pa.Table.from_batches([batch]), buf, options)
         yield buf.getvalue()
