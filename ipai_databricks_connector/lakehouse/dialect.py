@@ -18,9 +18,11 @@ Plain Python: no Odoo import.
 
 import contextlib
 import functools
+import json
 import re
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
@@ -88,6 +90,14 @@ def from_duckdb(exc, names=None):
     for registered, written in sorted((names or {}).items(), key=lambda kv: -len(kv[0])):
         text = text.replace(registered, written)
     text = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
+    raised = re.search(r"\[(DIVIDE_BY_ZERO|USER_RAISED_EXCEPTION|UNSUPPORTED_FEATURE)\] "
+                       r"(.*) SQLSTATE: (\w{5})$", text, re.S)
+    if raised:  # an error() of a transpiled guard or raise_error
+        return LocalSQLError(raised.group(1), raised.group(3), raised.group(2))
+    if re.search(r"out of range for the destination type INT64", text):  # a BIGINT sum
+        return LocalSQLError(
+            "ARITHMETIC_OVERFLOW", "22003",
+            "long overflow. Use 'try_add' to tolerate overflow and return NULL instead.")
     routine = re.search(r"(?:Scalar|Table|Aggregate)? ?Function with name \"?(\w+)\"? does not "
                         r"exist", text)
     if routine:
@@ -148,7 +158,18 @@ def check_select(sql):
     for table in tree.find_all(exp.Table):
         if time_travel(table):  # checked now; resolved against the Delta log when it runs
             table.set("version", None)
-    return sandbox.check_select(_generate(tree))
+    return check_duckdb(_generate(tree))
+
+
+def check_duckdb(text):
+    """``sandbox.check_select`` of the transpiled text; DuckDB's syntax errors are a
+    construct the local backend cannot run (said in Databricks' terms)."""
+    try:
+        return sandbox.check_select(text)
+    except duckdb.ParserException as exc:
+        detail = re.sub(r"^[A-Za-z ]+ Error: ", "", str(exc).strip()).splitlines()[0]
+        raise SQLNotTranspilable("This Databricks SQL has no local (DuckDB) equivalent: %s"
+                                 % detail.rstrip(".")) from None
 
 
 def _try_to_timestamp(tree):
@@ -166,14 +187,512 @@ def _try_to_timestamp(tree):
     return tree
 
 
-def _generate(tree):
+_DIVIDE_BY_ZERO = ("[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate divisor "
+                   "being 0 and return NULL instead. SQLSTATE: 22012")
+
+
+def _nonzero_literal(node):
+    node = _unparen(node)
+    if isinstance(node, exp.Neg):
+        node = _unparen(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this) != 0
+        except ValueError:
+            return False
+    return False
+
+
+def _ansi_division(tree):
+    """ANSI mode: ``x / 0``, ``x div 0`` and ``x % 0`` fail with DIVIDE_BY_ZERO, where DuckDB
+    gives Infinity or NULL; the divisor is guarded by DuckDB's ``error()``."""
+    for node in list(tree.find_all(exp.Div, exp.IntDiv, exp.Mod)):
+        divisor = node.expression
+        if divisor is None or _nonzero_literal(divisor) or isinstance(divisor, exp.Null):
+            continue
+        guard = exp.Case(ifs=[exp.If(this=exp.EQ(this=divisor.copy(), expression=exp.Literal
+                                                 .number(0)),
+                                     true=exp.Anonymous(this="error", expressions=[
+                                         exp.Literal.string(_DIVIDE_BY_ZERO)]))],
+                         default=divisor.copy())
+        node.set("expression", guard)
+    return tree
+
+
+def _functions(tree):
+    """Databricks functions that DuckDB has under another name or type."""
+    for call in list(tree.find_all(exp.Anonymous)):
+        name = str(call.this).lower()
+        if name == "raise_error" and len(call.expressions) == 1:
+            # USER_RAISED_EXCEPTION, its message as given (read back by from_duckdb)
+            text = exp.func("concat", exp.Literal.string("[USER_RAISED_EXCEPTION] "),
+                            exp.Coalesce(this=exp.cast(call.expressions[0], "VARCHAR"),
+                                         expressions=[exp.Literal.string("null")]),
+                            exp.Literal.string(" SQLSTATE: P0001"))
+            call.replace(exp.Anonymous(this="error", expressions=[text]))
+        elif name == "hash":
+            # Databricks' hash is an INT; where the types are unknown (see _typed), DuckDB's
+            # hash in the INT range
+            wrapped = exp.Anonymous(this="hash", expressions=call.expressions)
+            call.replace(exp.cast(exp.Sub(
+                this=exp.cast(exp.Mod(this=wrapped, expression=exp.Literal.number(2 ** 32)),
+                              "BIGINT"),
+                expression=exp.Literal.number(2 ** 31)), "INT"))
+    for node in list(tree.find_all(exp.FromJson)):
+        schema = node.expression
+        if not (isinstance(schema, exp.Literal) and schema.is_string):
+            raise SQLNotTranspilable("from_json needs a literal schema")
+        node.replace(exp.Anonymous(this="from_json", expressions=[
+            node.this, exp.Literal.string(json.dumps(_json_structure(schema.this)))]))
+    return tree
+
+
+_M32 = "4294967295"
+
+
+def _let(value, name, body):
+    """``body`` with ``name`` bound once to ``value`` (DuckDB text): a lambda, so that the
+    value is not written (and computed) again at each use."""
+    return "list_transform([%s], lambda %s: %s)[1]" % (value, name, body)
+
+
+def _mix_k1(k, depth):
+    a = "k%d" % depth
+    return _let("((%s) * 3432918353) & %s" % (k, _M32), a,
+                "((((%s << 15) | (%s >> 17)) & %s) * 461845907) & %s" % (a, a, _M32, _M32))
+
+
+def _mix_h1(h, k, depth):
+    b = "h%d" % depth
+    return _let("xor(%s, %s)" % (h, k), b,
+                "((((%s << 13) | (%s >> 19)) & %s) * 5 + 3864292196) & %s" % (b, b, _M32, _M32))
+
+
+def _fmix(h, length, depth):
+    c, d, e = ("f%d%s" % (depth, x) for x in "cde")
+    return _let("xor(%s, %s)" % (h, length), c, _let(
+        "(xor(%s, %s >> 16) * 2246822507) & %s" % (c, c, _M32), d, _let(
+            "(xor(%s, %s >> 13) * 3266489909) & %s" % (d, d, _M32), e,
+            "xor(%s, %s >> 16)" % (e, e))))
+
+
+def _hash_long(v, seed, depth):
+    """Spark's ``hashLong`` of a BIGINT ``v`` (DuckDB text), seeded by a UBIGINT."""
+    return _fmix(_mix_h1(_mix_h1(seed, _mix_k1("CAST((%s) & %s AS UBIGINT)" % (v, _M32),
+                                                 depth), depth),
+                         _mix_k1("CAST(((%s) >> 32) & %s AS UBIGINT)" % (v, _M32), depth),
+                         depth + 1), "8", depth)
+
+
+def _hash_int(v, seed, depth):
+    return _fmix(_mix_h1(seed, _mix_k1("CAST((%s) & %s AS UBIGINT)" % (v, _M32), depth),
+                         depth), "4", depth)
+
+
+def _hash_text(v, seed, depth):
+    """Spark's ``hashUnsafeBytes`` of the UTF-8 bytes: 4-byte little-endian words, then
+    each remaining byte, signed."""
+    x, n, w, acc, i = ("s%d%s" % (depth, c) for c in ("x", "n", "w", "a", "i"))
+    word = "('0x' || %s)::UBIGINT" % " || ".join(
+        "substr(%s, 8 * %s + %d, 2)" % (x, i, o) for o in (7, 5, 3, 1))
+    byte = "('0x' || substr(%s, 2 * %s + 1, 2))::UBIGINT" % (x, i)
+    words = "list_reduce(list_transform(range(0, %s // 4), lambda %s: %s), lambda %s, %s: %s, " \
+        "%s)" % (n, i, word, acc, w, _mix_h1(acc, _mix_k1(w, depth + 1), depth + 1), seed)
+    signed = "CASE WHEN %s >= 128 THEN %s + 4294967040 ELSE %s END" % (w, w, w)
+    tail = "list_reduce(list_transform(range(4 * (%s // 4), %s), lambda %s: %s), " \
+        "lambda %s, %s: %s, %s)" % (n, n, i, byte, acc, w,
+                                    _mix_h1(acc, _mix_k1(signed, depth + 2), depth + 2), words)
+    return _let("hex(encode(%s))" % v, x, _let("octet_length(encode(%s))" % v, n,
+                                               _fmix(tail, "CAST(%s AS UBIGINT)" % n, depth)))
+
+
+def _spark_hash_sql(kind, v, seed, depth):
+    """Spark's Murmur3 of ``v`` (DuckDB text) of the Databricks type ``kind``, or None."""
+    t = kind.this
+    if t in (_T.TINYINT, _T.SMALLINT, _T.INT):
+        return _hash_int("CAST(%s AS BIGINT)" % v, seed, depth)
+    if t == _T.BOOLEAN:
+        return _hash_int("CAST(%s AS BIGINT)" % v, seed, depth)
+    if t == _T.DATE:
+        return _hash_int("date_diff('day', DATE '1970-01-01', %s)" % v, seed, depth)
+    if t == _T.BIGINT:
+        return _hash_long(v, seed, depth)
+    if t in (_T.TIMESTAMP, _T.TIMESTAMPTZ, _T.TIMESTAMPNTZ, _T.TIMESTAMPLTZ):
+        return _hash_long("epoch_us(%s)" % v, seed, depth)
+    if t == _T.DECIMAL and kind.expressions:
+        precision, scale = (int(e.this.this) for e in kind.expressions)
+        if precision <= 18:  # the unscaled long; a wider one hashes its bytes
+            return _hash_long("CAST((%s) * %d AS BIGINT)" % (v, 10 ** scale), seed, depth)
+    if t in (_T.VARCHAR, _T.TEXT, _T.CHAR):
+        return _hash_text(v, seed, depth)
+    return None
+
+
+_T = exp.DataType.Type
+
+
+def _literal_type(node):
+    node = _unparen(node)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return exp.DataType.build("STRING")
+        if re.fullmatch(r"\d+", str(node.this)):
+            return exp.DataType.build("INT" if int(node.this) < 2 ** 31 else "BIGINT")
+    if type(node) is exp.Cast:
+        return node.to
+    if isinstance(node, exp.Boolean):
+        return exp.DataType.build("BOOLEAN")
+    return None
+
+
+def _spark_hash(call, columns):
+    """``hash(a, ...)`` as Spark's Murmur3 (seed 42) when every argument's type is known
+    (a column of a table, a literal, a cast), or None."""
+    text = "42::UBIGINT"
+    for depth, arg in enumerate(call.expressions):
+        arg = _unparen(arg)
+        if isinstance(arg, exp.Null):
+            continue  # a NULL leaves the hash as it is
+        kind = columns(arg) if isinstance(arg, exp.Column) else _literal_type(arg)
+        if kind is None:
+            return None
+        seed = "ipai_seed%d" % depth  # the later arguments are read inside its lambda
+        value = "v%d" % depth
+        piece = _spark_hash_sql(kind, value, seed, depth * 10)
+        if piece is None:
+            return None
+        # a NULL leaves the hash as it is
+        text = _let(text, seed, "coalesce(%s, %s)" % (_let("ipai_hash_arg%d" % depth, value,
+                                                            piece), seed))
+    signed = _let("CAST(%s AS BIGINT)" % text, "r",
+                  "CAST(CASE WHEN r >= 2147483648 THEN r - 4294967296 ELSE r END AS INT)")
+    tree = sqlglot.parse_one("SELECT " + signed, read="duckdb").expressions[0]
+    for depth, arg in enumerate(call.expressions):
+        for placeholder in tree.find_all(exp.Column):
+            if placeholder.name == "ipai_hash_arg%d" % depth:
+                placeholder.replace(arg.copy())
+    return tree
+
+
+def _json_structure(ddl):
+    """A Databricks schema (``a INT, b ARRAY<STRING>`` or ``STRUCT<...>``) as the JSON
+    structure DuckDB's ``from_json`` takes."""
+    text = ddl.strip()
+    if not re.match(r"(?i)^(struct|map|array)\s*<", text):
+        text = "STRUCT<%s>" % text
+    try:
+        kind = exp.DataType.build(text, dialect="databricks")
+    except (ParseError, TokenError, ValueError):
+        raise SQLNotTranspilable("from_json cannot read the schema %r" % ddl) from None
+
+    def shape(t):
+        if t.this == exp.DataType.Type.STRUCT:
+            return {f.name: shape(f.args["kind"]) for f in t.expressions}
+        if t.this == exp.DataType.Type.ARRAY:
+            return [shape(t.expressions[0])]
+        return t.sql(dialect="duckdb")
+
+    return shape(kind)
+
+
+_YM_UNITS = {"YEAR": "YEAR", "MONTH": "MONTH", "YEAR TO MONTH": "YEAR TO MONTH"}
+_DT_UNITS = {"DAY": 86400, "HOUR": 3600, "MINUTE": 60, "SECOND": 1}
+
+
+def interval_qualifier(node):
+    """``YEAR TO MONTH``, ``DAY TO SECOND``, ``MONTH``... of a Databricks interval literal
+    with a string value, or None."""
+    node = _unparen(node)
+    if isinstance(node, exp.Neg):
+        node = _unparen(node.this)
+    if not isinstance(node, exp.Interval) or not isinstance(node.this, exp.Literal) \
+            or not node.this.is_string:
+        return None
+    unit = node.args.get("unit")
+    if isinstance(unit, exp.IntervalSpan):
+        text = "%s TO %s" % (unit.this.name.upper(), unit.expression.name.upper())
+    elif unit is not None:
+        text = unit.name.upper().rstrip("S")
+    else:
+        return None
+    start, _sep, end = text.partition(" TO ")
+    if text in _YM_UNITS or (start in _DT_UNITS and (not end or end in _DT_UNITS)):
+        return text
+    return None
+
+
+def _interval_value(qualifier, text):
+    """(months, microseconds) of a Databricks interval string for its qualifier."""
+    value = text.strip()
+    sign = -1 if value.startswith("-") else 1
+    value = value.lstrip("+-").strip()
+    if qualifier in _YM_UNITS:
+        match = re.fullmatch(r"(\d+)(?:-(\d{1,2}))?", value)
+        if not match or (match.group(2) and qualifier != "YEAR TO MONTH"):
+            raise ValueError(text)
+        first, months = int(match.group(1)), int(match.group(2) or 0)
+        if months > 11:
+            raise ValueError(text)
+        total = first if qualifier == "MONTH" else first * 12 + months
+        return sign * total, 0
+    start, _sep, end = qualifier.partition(" TO ")
+    units = list(_DT_UNITS)[list(_DT_UNITS).index(start):list(_DT_UNITS).index(end or start) + 1]
+    match = re.fullmatch(r"(\d+)(?:[ :](\d{1,2}))?(?::(\d{1,2}))?(?::(\d{1,2}))?"
+                         r"(?:\.(\d{1,9}))?", value)
+    if not match:
+        raise ValueError(text)
+    parts = [int(p) for p in match.groups()[:4] if p is not None]
+    fraction = match.group(5)
+    if len(parts) != len(units) or (fraction and units[-1] != "SECOND"):
+        raise ValueError(text)
+    micros = sum(p * _DT_UNITS[u] * 10 ** 6 for p, u in zip(parts, units, strict=True))
+    micros += int((fraction or "0").ljust(6, "0")[:6])
+    return 0, sign * micros
+
+
+def _intervals(tree):
+    """Interval literals as DuckDB reads them (it has no ``DAY TO SECOND``)."""
+    for node in list(tree.find_all(exp.Interval)):
+        qualifier = interval_qualifier(node)
+        if qualifier is None:
+            continue
+        try:
+            months, micros = _interval_value(qualifier, node.this.this)
+        except ValueError:
+            raise LocalSQLError(
+                "INVALID_INTERVAL_FORMAT", "22006",
+                "Error parsing '%s' to interval: it is not of the form of INTERVAL %s."
+                % (node.this.this, qualifier)) from None
+        days, rest = divmod(abs(micros), 86400 * 10 ** 6)  # days kept, as DuckDB reads them
+        sign = "-" if micros < 0 else ""
+        text = "%d months" % months if qualifier in _YM_UNITS else \
+            "%s%d days %s%d microseconds" % (sign, days, sign, rest)
+        node.replace(exp.Interval(this=exp.Literal.string(text)))
+    return tree
+
+
+_INT_DIGITS = {exp.DataType.Type.TINYINT: 3, exp.DataType.Type.SMALLINT: 5,
+               exp.DataType.Type.INT: 10, exp.DataType.Type.BIGINT: 20}
+
+
+def _decimal_of(node, columns):
+    """``(precision, scale)`` Databricks gives ``node`` in decimal arithmetic, when sure:
+    a decimal or integer column of a table, a cast to one, or a numeric literal."""
+    node = _unparen(node)
+    kind = None
+    if isinstance(node, exp.Column):
+        kind = columns(node)
+    elif type(node) is exp.Cast:
+        kind = node.to
+    elif isinstance(node, exp.Literal) and not node.is_string:
+        digits = str(node.this)
+        if not re.fullmatch(r"\d+(\.\d+)?", digits):
+            return None
+        whole, _sep, fraction = digits.partition(".")
+        return max(len(whole.lstrip("0")) + len(fraction), len(fraction), 1), len(fraction)
+    if kind is None:
+        return None
+    if kind.this == exp.DataType.Type.DECIMAL:
+        params = [int(e.this.this) for e in kind.expressions]
+        return (params + [10, 0][len(params):])[0], (params + [10, 0][len(params):])[1]
+    if kind.this in _INT_DIGITS:
+        return _INT_DIGITS[kind.this], 0
+    return None
+
+
+def _bounded(precision, scale):
+    """Databricks' result type of a decimal operation wider than 38 digits (precision
+    loss allowed: at least 6 digits of scale kept)."""
+    if precision <= 38:
+        return precision, scale
+    whole = precision - scale
+    return 38, max(38 - whole, min(scale, 6))
+
+
+def _decimal_type(precision, scale):
+    return exp.DataType.build("DECIMAL(%d, %d)" % (precision, scale))
+
+
+def _typed(tree, schemas):
+    """Rewrites that need the tables' types (``schemas``: {registered name: {column:
+    DataType}}), done only where the operand types are sure: decimal ``*`` and the
+    ``sum`` / ``avg`` of a decimal have Databricks' result types."""
+    def columns(column):
+        select = column.find_ancestor(exp.Select)
+        if select is None or not column.name:
+            return None
+        sources = [select.args.get("from_")] + list(select.args.get("joins") or [])
+        tables = [s.this for s in sources if s is not None and isinstance(s.this, exp.Table)]
+        if len(tables) != len([s for s in sources if s is not None]):
+            return None  # a subquery among the sources: its columns are not typed here
+        if column.table:
+            tables = [t for t in tables if t.alias_or_name.lower() == column.table.lower()]
+        found = [(schemas or {}).get(t.name.lower(), {}).get(column.name.lower())
+                 for t in tables]
+        found = [f for f in found if f is not None]
+        return found[0] if len(found) == 1 and len(tables) >= 1 else None
+
+    def is_decimal(node):
+        node = _unparen(node)
+        kind = columns(node) if isinstance(node, exp.Column) else \
+            node.to if type(node) is exp.Cast else None
+        if isinstance(node, exp.Literal):
+            return not node.is_string and "." in str(node.this)
+        return kind is not None and kind.this == exp.DataType.Type.DECIMAL
+
+    for node in list(tree.find_all(exp.Mul)):
+        left, right = _decimal_of(node.this, columns), _decimal_of(node.expression, columns)
+        if not (left and right) or not (is_decimal(node.this) or is_decimal(node.expression)):
+            continue  # integers, not decimals
+        precision, scale = _bounded(left[0] + right[0] + 1, left[1] + right[1])
+        if scale < left[1] + right[1]:
+            # DuckDB would hold the product at the full scale and overflow: the operands
+            # are rounded so that their scales add up to the result's
+            second = min(right[1], scale // 2)
+            first = min(left[1], scale - second)
+            second = min(right[1], scale - first)
+            # (exp.Cast, not exp.cast: that keeps a cast to another DECIMAL as it is)
+            node.set("this", exp.Cast(this=node.this.copy(), to=_decimal_type(38, first)))
+            node.set("expression", exp.Cast(this=node.expression.copy(),
+                                            to=_decimal_type(38, second)))
+        node.replace(exp.Cast(this=exp.Paren(this=node.copy()),
+                              to=_decimal_type(precision, scale)))
+    for call in list(tree.find_all(exp.Anonymous)) if schemas is not None else ():
+        if str(call.this).lower() == "hash" and call.expressions:
+            murmur = _spark_hash(call, columns)
+            if murmur is None:
+                raise SQLNotTranspilable(
+                    "hash() computes Databricks' value locally only of columns of a table, "
+                    "literals and casts of a BOOLEAN, integer, DATE, TIMESTAMP, STRING or "
+                    "DECIMAL(p <= 18) type: cast the argument, as in hash(CAST(x AS STRING)), "
+                    "in %s" % call.sql(dialect="databricks"))
+            call.replace(murmur)
+    for node in list(tree.find_all(exp.Sum, exp.Avg)):
+        arg = _unparen(node.this)
+        kind = columns(arg) if isinstance(arg, exp.Column) else \
+            arg.to if type(arg) is exp.Cast else None
+        if kind is None or kind.this != exp.DataType.Type.DECIMAL:
+            continue
+        precision, scale = _decimal_of(arg, columns)
+        result = (min(precision + 10, 38), scale) if isinstance(node, exp.Sum) else \
+            (min(precision + 4, 38), min(scale + 4, 38))
+        value = node.copy()
+        if isinstance(node, exp.Avg):  # DuckDB's decimal average is a DOUBLE: its shortest text
+            value = exp.cast(value, "VARCHAR")
+        node.replace(exp.Cast(this=value, to=_decimal_type(*result)))
+    return tree
+
+
+def _group_modifiers(tree):
+    """``GROUP BY a, b WITH ROLLUP`` / ``WITH CUBE`` as ``GROUP BY ROLLUP (a, b)``: DuckDB
+    has only the latter."""
+    for group in tree.find_all(exp.Group):
+        for key, kind in (("rollup", exp.Rollup), ("cube", exp.Cube)):
+            marks = group.args.get(key) or []
+            if len(marks) == 1 and not marks[0].expressions and group.expressions:
+                group.set(key, [kind(expressions=list(group.expressions))])
+                group.set("expressions", [])
+    return tree
+
+
+def _output_names(tree):
+    """``[(select, position, name, text)]`` of the unnamed output columns: a rewrite below
+    must not rename them (``hash(s)`` stays ``hash(s)``)."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return []
+    found = []
+    for position, node in enumerate(select.expressions):
+        if isinstance(node, (exp.Alias, exp.Column, exp.Star)):
+            continue
+        name = node.sql(dialect="databricks", normalize_functions="lower")
+        if isinstance(node, exp.Binary):
+            name = "(%s)" % name
+        found.append((select, position, name, node.sql()))
+    return found
+
+
+def _generate(tree, schemas=None):
+    names = _output_names(tree)
+    tree = _group_modifiers(tree)
+    tree = _typed(tree, schemas)
     tree = _try_to_timestamp(tree)
+    tree = _functions(tree)
+    tree = _ansi_division(tree)
+    tree = _intervals(tree)
+    for select, position, name, text in names:
+        node = select.expressions[position]
+        if node.sql() != text:
+            node.replace(exp.alias_(node.copy(), name, quoted=True))
     try:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
         raise SQLNotTranspilable(
             "This Databricks SQL has no local (DuckDB) equivalent: %s"
             % str(exc).strip().rstrip(".")) from None
+
+
+def databricks_types(rel):
+    """A DuckDB relation with Databricks' result types: DuckDB sums integers into a
+    HUGEINT, Databricks into a BIGINT (a sum out of its range fails: ARITHMETIC_OVERFLOW)."""
+    types = [str(t) for t in rel.types]
+    if "HUGEINT" not in types or len(set(rel.columns)) != len(rel.columns):
+        return rel
+    quoted = ['"%s"' % c.replace('"', '""') for c in rel.columns]
+    return rel.project(", ".join(
+        "CAST(%s AS BIGINT) AS %s" % (q, q) if t == "HUGEINT" else q
+        for q, t in zip(quoted, types, strict=True)))
+
+
+def _interval_qualifiers(sql):
+    """The interval qualifier of each output column of a SELECT whose expression is an
+    interval literal (None for the others)."""
+    try:
+        tree = parse(sql)
+    except (LocalSQLError, sandbox.SQLRefused):
+        return []
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
+    if not isinstance(tree, exp.Select):
+        return []
+    return [interval_qualifier(e.unalias()) for e in tree.expressions]
+
+
+def databricks_intervals(reader, sql):
+    """``reader`` with its interval columns of a known qualifier as
+    :class:`.types.IntervalType` (DuckDB has one INTERVAL type, Databricks two)."""
+    from .types import IntervalType, interval_text  # noqa: PLC0415
+
+    positions = [i for i, f in enumerate(reader.schema)
+                 if pa.types.is_interval(f.type)]
+    if not positions:
+        return reader
+    qualifiers = _interval_qualifiers(sql)
+    kinds = {i: qualifiers[i] for i in positions if i < len(qualifiers) and qualifiers[i]}
+    if not kinds:
+        return reader
+    fields = [pa.field(f.name, IntervalType(kinds[i])) if i in kinds else f
+              for i, f in enumerate(reader.schema)]
+    schema = pa.schema(fields)
+
+    def value(v, year_month):
+        if v is None:
+            return None
+        if year_month:
+            return interval_text(True, v.months)
+        return interval_text(False, (v.months * 30 + v.days) * 86400 * 10 ** 6
+                             + v.nanoseconds // 1000)
+
+    def batches():
+        for batch in reader:
+            columns = [pa.ExtensionArray.from_storage(schema.field(i).type, pa.array(
+                [value(v, schema.field(i).type.year_month) for v in c.to_pylist()],
+                pa.string())) if i in kinds else c for i, c in enumerate(batch.columns)]
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def table_name(table, catalog=None, schema=None):
@@ -260,11 +779,29 @@ def _reserved():
         ).fetchall())
 
 
-def transpile(sql, resolve, catalog=None, schema=None):
+def _schemas(arrow_schemas):
+    """{registered name: {column: sqlglot DataType}} of Arrow schemas."""
+    from .types import type_text  # noqa: PLC0415 - plain Python, no cycle at import
+
+    out = {}
+    for name, arrow in (arrow_schemas or {}).items():
+        columns = {}
+        for field in arrow:
+            try:
+                columns[field.name.lower()] = exp.DataType.build(type_text(field.type),
+                                                                 dialect="databricks")
+            except (ParseError, TokenError, ValueError):
+                continue
+        out[name.lower()] = columns
+    return out
+
+
+def transpile(sql, resolve, catalog=None, schema=None, schemas=None):
     """DuckDB text of one Databricks SELECT, each Delta table replaced by the name that
     ``resolve(full_name, time_travel)`` returns (it registers the table). Returns
     ``(duckdb_sql, parameter_names, {registered: written}, column names)``, the names as
-    :func:`column_names` gives them (None: every column)."""
+    :func:`column_names` gives them (None: every column). ``schemas(registered)`` gives a
+    registered table's Arrow schema, for the rewrites that need types."""
     tree = parse(sql)
     if not isinstance(tree, exp.Query):
         raise sandbox.SQLRefused("The SQL must be a SELECT statement.")
@@ -284,9 +821,12 @@ def transpile(sql, resolve, catalog=None, schema=None):
         alias = table.args.get("alias")
         new = exp.Table(this=exp.to_identifier(registered, quoted=True))
         new.set("alias", alias or exp.TableAlias(this=exp.to_identifier(table.name)))
+        for key, value in table.args.items():  # PIVOT, TABLESAMPLE: kept, never dropped
+            if key not in ("this", "db", "catalog", "version", "alias") and value:
+                new.set(key, value)
         table.replace(new)
     params = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
-    text = _generate(tree)
+    text = _generate(tree, _schemas({r: schemas(r) for r in names}) if schemas else {})
     return text, params, names, column_names(tree, text)
 
 

@@ -673,7 +673,8 @@ class LocalLakehouse:
             return con.execute("SELECT " + literal).fetchall()[0][0]  # the result done
 
         try:
-            final, params, names, columns = dialect.transpile(sql, resolve, catalog, schema)
+            final, params, names, columns = dialect.transpile(
+                sql, resolve, catalog, schema, schemas=lambda key: datasets[key].schema)
             where = {}
             if prune:
                 for found_key, found in dialect.predicates(sql, catalog, schema).items():
@@ -710,7 +711,7 @@ class LocalLakehouse:
             return native.to_reader(batch_size)
         con, final, used, names, narrowed = self._connect(sql, catalog, schema, batch_size,
                                                           parameters=parameters)
-        sandbox.check_select(final)  # DuckDB's own parser: exactly one SELECT
+        dialect.check_duckdb(final)  # DuckDB's own parser: exactly one SELECT
         params = {k: v for k, v in (parameters or {}).items() if k in used}
         try:
             try:
@@ -724,7 +725,9 @@ class LocalLakehouse:
                 con = self._connect(sql, catalog, schema, batch_size, project=False,
                                     parameters=parameters)[0]
                 rel = con.sql(final, params=params or None)
-            return rel.to_arrow_reader(batch_size)  # streamed batch by batch, bounded memory
+            rel = dialect.databricks_types(rel)
+            # streamed batch by batch, bounded memory
+            return dialect.databricks_intervals(rel.to_arrow_reader(batch_size), sql)
         except duckdb.Error as exc:
             raise dialect.from_duckdb(exc, names) from None
 

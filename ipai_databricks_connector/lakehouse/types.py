@@ -6,7 +6,8 @@
 - DECIMAL(p, s) becomes a Float field on a ``numeric(p, s)`` column: exact in the
   database; Odoo reads it as a float, exact to 15 significant digits, so a column of
   DECIMAL(p > 15) holding wider values is flagged.
-- Types with no Odoo equivalent (arrays, maps, structs, intervals) are JSON text.
+- Types with no Odoo equivalent (arrays, maps, structs) are JSON text; an interval is a
+  Char of the text Databricks prints (``0-2``, ``1 02:03:04.000000000``).
 """
 
 import datetime as dt
@@ -17,6 +18,50 @@ from collections import namedtuple
 
 import pyarrow as pa
 from pyarrow import csv
+
+
+class IntervalType(pa.ExtensionType):
+    """A Databricks interval column: ``qualifier`` ``YEAR TO MONTH``, ``MONTH``, ``DAY TO
+    SECOND``...; its values (string storage) are the text Databricks prints
+    (:func:`interval_text`), as a JSON cell or a Char field shows them. DuckDB has one
+    INTERVAL type: the local backend gives the qualifier its SQL wrote
+    (:func:`.dialect.databricks_intervals`)."""
+
+    def __init__(self, qualifier):
+        self.qualifier = qualifier
+        super().__init__(pa.string(), "ipai.databricks.interval")
+
+    @property
+    def year_month(self):
+        return self.qualifier.split(" TO ")[0] in ("YEAR", "MONTH")
+
+    def __arrow_ext_serialize__(self):
+        return self.qualifier.encode()
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type, serialized):
+        return cls(serialized.decode())
+
+    def __reduce__(self):
+        return IntervalType, (self.qualifier,)
+
+
+pa.register_extension_type(IntervalType("DAY TO SECOND"))
+
+
+def interval_text(year_month, value):
+    """An interval as Databricks prints it in a result (Hive style): ``0-2`` for two
+    months, ``1 02:03:04.000000000`` for a day-time interval (months, or microseconds)."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if year_month:
+        return "%s%d-%d" % (sign, value // 12, value % 12)
+    seconds, micros = divmod(value, 10 ** 6)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    return "%s%d %02d:%02d:%02d.%09d" % (sign, days, hour, minute, second, micros * 1000)
+
 
 FieldSpec = namedtuple("FieldSpec", "ttype pg_type digits note", defaults=(None, None))
 
@@ -89,6 +134,8 @@ def type_text(arrow_type):
         return "ARRAY<%s>" % type_text(t.value_type)
     if pa.types.is_struct(t):
         return "STRUCT<%s>" % ", ".join("%s: %s" % (f.name, type_text(f.type)) for f in t)
+    if isinstance(t, IntervalType):
+        return "INTERVAL " + t.qualifier
     if pa.types.is_interval(t) or pa.types.is_duration(t):
         return "INTERVAL DAY TO SECOND"
     return str(t).upper()
@@ -130,6 +177,9 @@ def arrow_field_spec(arrow_type):
         return field_spec("TIMESTAMP" if t.tz else "TIMESTAMP_NTZ")
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return field_spec("STRING")
+    if isinstance(t, IntervalType):
+        return FieldSpec("char", "varchar", note="INTERVAL %s as Databricks prints it"
+                         % t.qualifier)
     return field_spec(str(t))
 
 
@@ -142,6 +192,11 @@ def arrow_to_pg_copy_batches(reader, specs=None):
     for batch in reader:
         if not batch.num_rows:
             continue
+        if any(isinstance(f.type, IntervalType) for f in batch.schema):
+            # the CSV writer takes no extension type: its text, for a Char column
+            batch = pa.RecordBatch.from_arrays(
+                [c.storage if isinstance(c.type, IntervalType) else c for c in batch.columns],
+                names=batch.schema.names)
         buf = io.BytesIO()
         csv.write_csv(pa.Table.from_batches([batch]), buf, options)
         yield buf.getvalue()

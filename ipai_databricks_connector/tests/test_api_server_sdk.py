@@ -96,6 +96,40 @@ class TestApiServerWithTheSdk(BaseCase):
         self.assertEqual(response.manifest.total_chunk_count, 3)
         self.assertEqual(rows[3][:5], ["3", "3.25", "[3,4]", '{"k3":3}', '{"x":3,"y":"p3"}'])
 
+    def test_result_types_and_values_are_those_of_databricks(self):
+        response = self.execute(
+            "SELECT sum(id) AS s, count(*) AS n, hash('a') AS h, avg(amount) AS a, "
+            "CAST(100.5 AS DECIMAL(38,18)) * CAST(3 AS DECIMAL(38,18)) AS m, "
+            "INTERVAL '2' MONTH AS ym, INTERVAL '1 02:03:04' DAY TO SECOND AS dt "
+            "FROM lab.gold.typed")
+        self.assertEqual(response.status.state, sql.StatementState.SUCCEEDED,
+                         response.status.error)
+        columns = {c.name: c for c in response.manifest.schema.columns}
+        self.assertEqual({k: (c.type_name, c.type_text) for k, c in columns.items()}, {
+            "s": (sql.ColumnInfoTypeName.LONG, "BIGINT"),
+            "n": (sql.ColumnInfoTypeName.LONG, "BIGINT"),
+            "h": (sql.ColumnInfoTypeName.INT, "INT"),
+            "a": (sql.ColumnInfoTypeName.DECIMAL, "DECIMAL(26,6)"),
+            "m": (sql.ColumnInfoTypeName.DECIMAL, "DECIMAL(38,6)"),
+            "ym": (sql.ColumnInfoTypeName.INTERVAL, "INTERVAL MONTH"),
+            "dt": (sql.ColumnInfoTypeName.INTERVAL, "INTERVAL DAY TO SECOND")})
+        self.assertEqual((columns["ym"].type_interval_type, columns["dt"].type_interval_type),
+                         ("MONTH", "DAY TO SECOND"))
+        row = response.result.data_array[0]
+        self.assertEqual(row, ["300", "25", "1485273170", "12.250000", "301.500000", "0-2",
+                               "1 02:03:04.000000000"])
+        for statement, klass in (("SELECT 1/0", "DIVIDE_BY_ZERO"),
+                                 ("SELECT raise_error('no stock')", "USER_RAISED_EXCEPTION"),
+                                 ("SELECT sum(id * 1000000000000000000) FROM lab.gold.typed",
+                                  "ARITHMETIC_OVERFLOW")):
+            with self.subTest(statement=statement):
+                status = self.execute(statement).status
+                self.assertEqual(status.state, sql.StatementState.FAILED)
+                self.assertRegex(status.error.message, r"^\[%s\] " % klass)
+                self.assertNotIn("Error:", status.error.message)
+        self.assertEqual(self.execute("SELECT from_json('{\"a\": 7}', 'a INT') AS j")
+                         .result.data_array, [['{"a":7}']])
+
     def test_external_links_serve_every_chunk_as_arrow(self):
         response = self.execute("SELECT id FROM lab.gold.typed ORDER BY id",
                                 disposition=sql.Disposition.EXTERNAL_LINKS,

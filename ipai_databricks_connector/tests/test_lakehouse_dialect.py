@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from odoo.tests import BaseCase
 
-from ..lakehouse import dialect, sandbox
+from ..lakehouse import dialect, sandbox, types
 from ..lakehouse.local_backend import LocalLakehouse
 
 MANILA = dt.timezone(dt.timedelta(hours=8))
@@ -142,3 +142,144 @@ class TestLakehouseDialect(BaseCase):
         # File access stays closed, in either dialect.
         with self.assertRaises(dialect.LocalSQLError):
             self.rows("SELECT * FROM read_csv('/etc/passwd')")
+
+
+class TestDatabricksResultTypes(BaseCase):
+    """Databricks SQL (ANSI mode, a SQL warehouse's default) gives the same types, values
+    and errors on the local backend, so a view builds the same model on either."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = tempfile.mkdtemp(prefix="ipai_dialect_types_")
+        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        cls.lake = LocalLakehouse(cls.root)
+        cls.lake.write_table("lab.gold.facts", pa.table({
+            "big": pa.array([2 ** 62, 2 ** 62], pa.int64()),
+            "qty": pa.array([1, 2], pa.int32()),
+            "zero": pa.array([0, 0], pa.int32()),
+            "price": pa.array([Decimal("100.5"), Decimal("3")], pa.decimal128(38, 18)),
+            "amount": pa.array([Decimal("1.25"), Decimal("2.50")], pa.decimal128(10, 2)),
+            "name": pa.array(["a", "b"]),
+        }))
+
+    rows = TestLakehouseDialect.rows
+    assertDatabricksError = TestLakehouseDialect.assertDatabricksError
+
+    def result(self, sql):
+        return self.lake.execute(sql).read_all()
+
+    def test_integral_sums_are_bigint_and_overflow_fails(self):
+        table = self.result("SELECT sum(qty) AS s, count(*) AS n, sum(zero) + 1 AS o "
+                            "FROM lab.gold.facts")
+        self.assertEqual([f.type for f in table.schema], [pa.int64()] * 3)  # not DECIMAL(38,0)
+        self.assertEqual(table.to_pylist(), [{"s": 3, "n": 2, "o": 1}])
+        self.assertEqual(self.result("SELECT sum(qty) FROM lab.gold.facts").schema.names,
+                         ["sum(qty)"], "the column keeps its name")
+        self.assertDatabricksError("SELECT sum(big) AS s FROM lab.gold.facts",
+                                   "ARITHMETIC_OVERFLOW", "SQLSTATE: 22003")
+
+    def test_division_by_zero_fails_and_try_divide_gives_null(self):
+        for sql in ("SELECT 1/0 AS x", "SELECT qty / zero AS x FROM lab.gold.facts",
+                    "SELECT qty div zero AS x FROM lab.gold.facts",
+                    "SELECT price % zero AS x FROM lab.gold.facts"):
+            with self.subTest(sql=sql):
+                self.assertDatabricksError(sql, "DIVIDE_BY_ZERO", "try_divide",
+                                           "SQLSTATE: 22012")
+        self.assertEqual(self.rows("SELECT try_divide(qty, zero) AS x, qty / 2 AS h "
+                                   "FROM lab.gold.facts"),
+                         [{"x": None, "h": 0.5}, {"x": None, "h": 1.0}])
+
+    def test_hash_is_databricks_murmur3_int(self):
+        # the values of Databricks' documentation (hash('Spark', array(123), 2) hashes 123
+        # as an INT) and Spark's, by type: INT, BIGINT, STRING; a NULL is skipped
+        table = self.result("SELECT hash('Spark', 123, 2) AS d, hash('ABC') AS a, "
+                            "hash('ABC', 'DEF') AS b, hash(1) AS one, hash(NULL, 'ABC') AS n")
+        self.assertEqual([f.type for f in table.schema], [pa.int32()] * 5)
+        self.assertEqual(table.to_pylist(), [{"d": -1321691492, "a": -757602832,
+                                              "b": 599895104, "one": -559580957,
+                                              "n": -757602832}])
+        self.assertEqual(self.rows("SELECT hash(name) AS h, hash(qty) AS q, hash(big) AS g "
+                                   "FROM lab.gold.facts ORDER BY name"),
+                         [{"h": 1485273170, "q": -559580957, "g": -2030303457},
+                          {"h": 1905031361, "q": 1765031574, "g": -2030303457}])
+        self.assertEqual(self.rows(
+            "SELECT hash(DATE '2026-03-01') AS d, hash(TIMESTAMP '2026-03-01 07:30:00') AS t, "
+            "hash(CAST(-1.25 AS DECIMAL(10,2))) AS m, hash(true) AS b, "
+            "hash(CAST(-5 AS BIGINT)) AS l"),
+            [{"d": 358330129, "t": 953125135, "m": -550551638, "b": -559580957, "l": 424949597}])
+        # a type it cannot know is refused by name, not hashed otherwise
+        self.assertDatabricksError("SELECT hash(x.q) AS h FROM (SELECT qty AS q FROM "
+                                   "lab.gold.facts) x", "UNSUPPORTED_FEATURE", "hash(")
+        self.assertEqual(self.rows("SELECT hash(CAST(x.q AS INT)) AS h FROM (SELECT qty AS q "
+                                   "FROM lab.gold.facts) x ORDER BY h"),
+                         [{"h": -559580957}, {"h": 1765031574}])
+
+    def test_decimal_arithmetic_has_databricks_precision_and_scale(self):
+        table = self.result("SELECT CAST(100.5 AS DECIMAL(38,18)) * CAST(3 AS DECIMAL(38,18)) "
+                            "AS x, price * qty AS y FROM lab.gold.facts")
+        self.assertEqual(table.schema.field("x").type, pa.decimal128(38, 6))
+        self.assertEqual(table.column("x").to_pylist()[0], Decimal("301.500000"))
+        # DECIMAL(38,18) * INT (DECIMAL(10,0)): DECIMAL(38,7)
+        self.assertEqual(table.schema.field("y").type, pa.decimal128(38, 7))
+        self.assertEqual(table.column("y").to_pylist(), [Decimal("100.5"), Decimal(6)])
+        table = self.result("SELECT avg(qty) AS a, avg(amount) AS b, sum(amount) AS c, "
+                            "avg(price) AS d FROM lab.gold.facts")
+        self.assertEqual([f.type for f in table.schema],
+                         [pa.float64(), pa.decimal128(14, 6), pa.decimal128(20, 2),
+                          pa.decimal128(38, 22)])
+        self.assertEqual(table.to_pylist(), [{"a": 1.5, "b": Decimal("1.875000"),
+                                              "c": Decimal("3.75"), "d": Decimal("51.75")}])
+
+    def test_intervals_are_year_month_or_day_time(self):
+        sql = ("SELECT INTERVAL '2' MONTH AS m, INTERVAL '1-2' YEAR TO MONTH AS ym, "
+               "INTERVAL '1 02:03:04' DAY TO SECOND AS dt")
+        self.assertTrue(dialect.check_select(sql))  # saved, not a DuckDB syntax error
+        table = self.result(sql)
+        self.assertEqual([types.type_text(f.type) for f in table.schema],
+                         ["INTERVAL MONTH", "INTERVAL YEAR TO MONTH", "INTERVAL DAY TO SECOND"])
+        self.assertEqual(table.to_pylist(), [{"m": "0-2", "ym": "1-2",
+                                              "dt": "1 02:03:04.000000000"}])
+        spec = types.arrow_field_spec(table.schema.field("m").type)
+        self.assertEqual((spec.ttype, spec.pg_type), ("char", "varchar"))
+        csv_text = b"".join(types.arrow_to_pg_copy_batches(table.to_reader())).decode()
+        self.assertEqual(csv_text.strip(), '"0-2","1-2","1 02:03:04.000000000"')
+        self.assertDatabricksError("SELECT INTERVAL '1 2:3' DAY TO SECOND AS x",
+                                   "INVALID_INTERVAL_FORMAT")
+
+    def test_from_json_with_a_ddl_schema_runs(self):
+        sql = "SELECT from_json('{\"a\": 1, \"b\": [\"x\"]}', 'a INT, b ARRAY<STRING>') AS j"
+        dialect.check_select(sql)
+        table = self.result(sql)
+        self.assertEqual(table.to_pylist(), [{"j": {"a": 1, "b": ["x"]}}])
+        self.assertEqual(table.schema.field("j").type,
+                         pa.struct([("a", pa.int32()), ("b", pa.list_(pa.string()))]))
+
+    def test_raise_error_is_a_user_raised_exception(self):
+        self.assertDatabricksError("SELECT raise_error('stock is negative') AS x",
+                                   "USER_RAISED_EXCEPTION", "stock is negative")
+        self.assertDatabricksError(
+            "SELECT CASE WHEN qty > 1 THEN raise_error(concat('bad ', name)) END AS x "
+            "FROM lab.gold.facts", "USER_RAISED_EXCEPTION", "bad b")
+
+    def test_duckdb_syntax_errors_of_the_transpiled_text_are_databricks_errors(self):
+        # valid Databricks SQL whose DuckDB text DuckDB cannot parse: refused by name
+        sql = "SELECT qty FROM lab.gold.facts TABLESAMPLE (BUCKET 1 OUT OF 4)"
+        with self.assertRaises(dialect.SQLNotTranspilable) as caught:
+            dialect.check_select(sql)
+        self.assertNotIn("Parser Error", str(caught.exception))
+        self.assertDatabricksError(sql, "UNSUPPORTED_FEATURE", "BUCKET")
+        # a sample or a pivot of a Delta table is applied, never dropped
+        pivoted = self.rows("SELECT * FROM lab.gold.facts PIVOT (sum(qty) FOR name IN ('a', 'b'))")
+        self.assertLessEqual({"a", "b"}, set(pivoted[0]))
+        self.assertEqual(self.rows("SELECT count(*) AS n FROM lab.gold.facts "
+                                   "TABLESAMPLE (0 PERCENT)"), [{"n": 0}])
+        for sql in ("SELECT INTERVAL '3 04' DAY TO HOUR AS x",
+                    "SELECT name, sum(qty) AS n FROM lab.gold.facts GROUP BY name WITH ROLLUP"):
+            with self.subTest(sql=sql):
+                self.assertTrue(dialect.check_select(sql))
+        self.assertEqual(self.rows("SELECT INTERVAL '10:30' MINUTE TO SECOND AS x"),
+                         [{"x": "0 00:10:30.000000000"}])
+        self.assertEqual(self.rows("SELECT name, sum(qty) AS n FROM lab.gold.facts "
+                                   "GROUP BY name WITH ROLLUP ORDER BY name"),
+                         [{"name": None, "n": 3}, {"name": "a", "n": 1}, {"name": "b", "n": 2}])

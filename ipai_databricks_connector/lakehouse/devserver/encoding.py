@@ -10,6 +10,7 @@ import time
 import pyarrow as pa
 
 from ..local_backend import _TOKEN
+from ..types import IntervalType, interval_text
 from .errors import ApiError
 
 
@@ -47,6 +48,8 @@ def column_type(t):
     if pa.types.is_struct(t):
         fields = ", ".join("%s: %s" % (f.name, column_type(f.type)[0]) for f in t)
         return "STRUCT<%s>" % fields, "STRUCT", {}
+    if isinstance(t, IntervalType):  # YEAR TO MONTH, MONTH, DAY TO SECOND... as written
+        return "INTERVAL " + t.qualifier, "INTERVAL", {"type_interval_type": t.qualifier}
     if pa.types.is_interval(t) or pa.types.is_duration(t):
         return "INTERVAL DAY TO SECOND", "INTERVAL", {"type_interval_type": "DAY TO SECOND"}
     return str(t).upper(), "USER_DEFINED_TYPE", {}
@@ -68,6 +71,11 @@ def _text(value):
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, dt.timedelta):  # a day-time interval, printed as Databricks does
+        return interval_text(False, (value.days * 86400 + value.seconds) * 10 ** 6
+                             + value.microseconds)
+    if isinstance(value, pa.MonthDayNano) and not value.months:
+        return interval_text(False, value.days * 86400 * 10 ** 6 + value.nanoseconds // 1000)
     return json.dumps(_json_value(value), default=str, separators=(",", ":"))  # as Databricks
 
 
