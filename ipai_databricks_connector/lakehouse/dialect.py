@@ -27,8 +27,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
-from . import errors, sandbox
-from .sql import qualify
+from . import errors, sandbox, spark_hash
+from .sql import qualify, unparen
 
 _SHOW_TABLES = re.compile(
     r"(?is)^\s*SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+([`\w]+(?:\.[`\w]+)?))?"
@@ -192,9 +192,9 @@ _DIVIDE_BY_ZERO = ("[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to toler
 
 
 def _nonzero_literal(node):
-    node = _unparen(node)
+    node = unparen(node)
     if isinstance(node, exp.Neg):
-        node = _unparen(node.this)
+        node = unparen(node.this)
     if isinstance(node, exp.Literal) and not node.is_string:
         try:
             return float(node.this) != 0
@@ -247,133 +247,6 @@ def _functions(tree):
     return tree
 
 
-_M32 = "4294967295"
-
-
-def _let(value, name, body):
-    """``body`` with ``name`` bound once to ``value`` (DuckDB text): a lambda, so that the
-    value is not written (and computed) again at each use."""
-    return "list_transform([%s], lambda %s: %s)[1]" % (value, name, body)
-
-
-def _mix_k1(k, depth):
-    a = "k%d" % depth
-    return _let("((%s) * 3432918353) & %s" % (k, _M32), a,
-                "((((%s << 15) | (%s >> 17)) & %s) * 461845907) & %s" % (a, a, _M32, _M32))
-
-
-def _mix_h1(h, k, depth):
-    b = "h%d" % depth
-    return _let("xor(%s, %s)" % (h, k), b,
-                "((((%s << 13) | (%s >> 19)) & %s) * 5 + 3864292196) & %s" % (b, b, _M32, _M32))
-
-
-def _fmix(h, length, depth):
-    c, d, e = ("f%d%s" % (depth, x) for x in "cde")
-    return _let("xor(%s, %s)" % (h, length), c, _let(
-        "(xor(%s, %s >> 16) * 2246822507) & %s" % (c, c, _M32), d, _let(
-            "(xor(%s, %s >> 13) * 3266489909) & %s" % (d, d, _M32), e,
-            "xor(%s, %s >> 16)" % (e, e))))
-
-
-def _hash_long(v, seed, depth):
-    """Spark's ``hashLong`` of a BIGINT ``v`` (DuckDB text), seeded by a UBIGINT."""
-    return _fmix(_mix_h1(_mix_h1(seed, _mix_k1("CAST((%s) & %s AS UBIGINT)" % (v, _M32),
-                                                 depth), depth),
-                         _mix_k1("CAST(((%s) >> 32) & %s AS UBIGINT)" % (v, _M32), depth),
-                         depth + 1), "8", depth)
-
-
-def _hash_int(v, seed, depth):
-    return _fmix(_mix_h1(seed, _mix_k1("CAST((%s) & %s AS UBIGINT)" % (v, _M32), depth),
-                         depth), "4", depth)
-
-
-def _hash_text(v, seed, depth):
-    """Spark's ``hashUnsafeBytes`` of the UTF-8 bytes: 4-byte little-endian words, then
-    each remaining byte, signed."""
-    x, n, w, acc, i = ("s%d%s" % (depth, c) for c in ("x", "n", "w", "a", "i"))
-    word = "('0x' || %s)::UBIGINT" % " || ".join(
-        "substr(%s, 8 * %s + %d, 2)" % (x, i, o) for o in (7, 5, 3, 1))
-    byte = "('0x' || substr(%s, 2 * %s + 1, 2))::UBIGINT" % (x, i)
-    words = "list_reduce(list_transform(range(0, %s // 4), lambda %s: %s), lambda %s, %s: %s, " \
-        "%s)" % (n, i, word, acc, w, _mix_h1(acc, _mix_k1(w, depth + 1), depth + 1), seed)
-    signed = "CASE WHEN %s >= 128 THEN %s + 4294967040 ELSE %s END" % (w, w, w)
-    tail = "list_reduce(list_transform(range(4 * (%s // 4), %s), lambda %s: %s), " \
-        "lambda %s, %s: %s, %s)" % (n, n, i, byte, acc, w,
-                                    _mix_h1(acc, _mix_k1(signed, depth + 2), depth + 2), words)
-    return _let("hex(encode(%s))" % v, x, _let("octet_length(encode(%s))" % v, n,
-                                               _fmix(tail, "CAST(%s AS UBIGINT)" % n, depth)))
-
-
-def _spark_hash_sql(kind, v, seed, depth):
-    """Spark's Murmur3 of ``v`` (DuckDB text) of the Databricks type ``kind``, or None."""
-    t = kind.this
-    if t in (_T.TINYINT, _T.SMALLINT, _T.INT):
-        return _hash_int("CAST(%s AS BIGINT)" % v, seed, depth)
-    if t == _T.BOOLEAN:
-        return _hash_int("CAST(%s AS BIGINT)" % v, seed, depth)
-    if t == _T.DATE:
-        return _hash_int("date_diff('day', DATE '1970-01-01', %s)" % v, seed, depth)
-    if t == _T.BIGINT:
-        return _hash_long(v, seed, depth)
-    if t in (_T.TIMESTAMP, _T.TIMESTAMPTZ, _T.TIMESTAMPNTZ, _T.TIMESTAMPLTZ):
-        return _hash_long("epoch_us(%s)" % v, seed, depth)
-    if t == _T.DECIMAL and kind.expressions:
-        precision, scale = (int(e.this.this) for e in kind.expressions)
-        if precision <= 18:  # the unscaled long; a wider one hashes its bytes
-            return _hash_long("CAST((%s) * %d AS BIGINT)" % (v, 10 ** scale), seed, depth)
-    if t in (_T.VARCHAR, _T.TEXT, _T.CHAR):
-        return _hash_text(v, seed, depth)
-    return None
-
-
-_T = exp.DataType.Type
-
-
-def _literal_type(node):
-    node = _unparen(node)
-    if isinstance(node, exp.Literal):
-        if node.is_string:
-            return exp.DataType.build("STRING")
-        if re.fullmatch(r"\d+", str(node.this)):
-            return exp.DataType.build("INT" if int(node.this) < 2 ** 31 else "BIGINT")
-    if type(node) is exp.Cast:
-        return node.to
-    if isinstance(node, exp.Boolean):
-        return exp.DataType.build("BOOLEAN")
-    return None
-
-
-def _spark_hash(call, columns):
-    """``hash(a, ...)`` as Spark's Murmur3 (seed 42) when every argument's type is known
-    (a column of a table, a literal, a cast), or None."""
-    text = "42::UBIGINT"
-    for depth, arg in enumerate(call.expressions):
-        arg = _unparen(arg)
-        if isinstance(arg, exp.Null):
-            continue  # a NULL leaves the hash as it is
-        kind = columns(arg) if isinstance(arg, exp.Column) else _literal_type(arg)
-        if kind is None:
-            return None
-        seed = "ipai_seed%d" % depth  # the later arguments are read inside its lambda
-        value = "v%d" % depth
-        piece = _spark_hash_sql(kind, value, seed, depth * 10)
-        if piece is None:
-            return None
-        # a NULL leaves the hash as it is
-        text = _let(text, seed, "coalesce(%s, %s)" % (_let("ipai_hash_arg%d" % depth, value,
-                                                            piece), seed))
-    signed = _let("CAST(%s AS BIGINT)" % text, "r",
-                  "CAST(CASE WHEN r >= 2147483648 THEN r - 4294967296 ELSE r END AS INT)")
-    tree = sqlglot.parse_one("SELECT " + signed, read="duckdb").expressions[0]
-    for depth, arg in enumerate(call.expressions):
-        for placeholder in tree.find_all(exp.Column):
-            if placeholder.name == "ipai_hash_arg%d" % depth:
-                placeholder.replace(arg.copy())
-    return tree
-
-
 def _json_structure(ddl):
     """A Databricks schema (``a INT, b ARRAY<STRING>`` or ``STRUCT<...>``) as the JSON
     structure DuckDB's ``from_json`` takes."""
@@ -402,9 +275,9 @@ _DT_UNITS = {"DAY": 86400, "HOUR": 3600, "MINUTE": 60, "SECOND": 1}
 def interval_qualifier(node):
     """``YEAR TO MONTH``, ``DAY TO SECOND``, ``MONTH``... of a Databricks interval literal
     with a string value, or None."""
-    node = _unparen(node)
+    node = unparen(node)
     if isinstance(node, exp.Neg):
-        node = _unparen(node.this)
+        node = unparen(node.this)
     if not isinstance(node, exp.Interval) or not isinstance(node.this, exp.Literal) \
             or not node.this.is_string:
         return None
@@ -478,7 +351,7 @@ _INT_DIGITS = {exp.DataType.Type.TINYINT: 3, exp.DataType.Type.SMALLINT: 5,
 def _decimal_of(node, columns):
     """``(precision, scale)`` Databricks gives ``node`` in decimal arithmetic, when sure:
     a decimal or integer column of a table, a cast to one, or a numeric literal."""
-    node = _unparen(node)
+    node = unparen(node)
     kind = None
     if isinstance(node, exp.Column):
         kind = columns(node)
@@ -533,7 +406,7 @@ def _typed(tree, schemas):
         return found[0] if len(found) == 1 and len(tables) >= 1 else None
 
     def is_decimal(node):
-        node = _unparen(node)
+        node = unparen(node)
         kind = columns(node) if isinstance(node, exp.Column) else \
             node.to if type(node) is exp.Cast else None
         if isinstance(node, exp.Literal):
@@ -559,7 +432,7 @@ def _typed(tree, schemas):
                               to=_decimal_type(precision, scale)))
     for call in list(tree.find_all(exp.Anonymous)) if schemas is not None else ():
         if str(call.this).lower() == "hash" and call.expressions:
-            murmur = _spark_hash(call, columns)
+            murmur = spark_hash.spark_hash(call, columns)
             if murmur is None:
                 raise SQLNotTranspilable(
                     "hash() computes Databricks' value locally only of columns of a table, "
@@ -568,7 +441,7 @@ def _typed(tree, schemas):
                     "in %s" % call.sql(dialect="databricks"))
             call.replace(murmur)
     for node in list(tree.find_all(exp.Sum, exp.Avg)):
-        arg = _unparen(node.this)
+        arg = unparen(node.this)
         kind = columns(arg) if isinstance(arg, exp.Column) else \
             arg.to if type(arg) is exp.Cast else None
         if kind is None or kind.this != exp.DataType.Type.DECIMAL:
@@ -833,144 +706,6 @@ def transpile(sql, resolve, catalog=None, schema=None, schemas=None):
 # Prunable predicates: what a WHERE says of every row it lets through, for the reader to skip
 # the partitions and row groups that cannot hold one. Anything unsure is left out: the
 # reader then reads, and DuckDB still applies the whole WHERE.
-_COMPARISONS = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">",
-                exp.GTE: ">="}
-_FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_TIME_TYPES = {exp.DataType.Type.DATE: "date", exp.DataType.Type.TIMESTAMP: "timestamp",
-               exp.DataType.Type.TIMESTAMPTZ: "timestamp",
-               exp.DataType.Type.TIMESTAMPNTZ: "timestamp",
-               exp.DataType.Type.TIMESTAMPLTZ: "timestamp"}
-# a SELECT with any of these may read its table otherwise than its WHERE says
-_NOT_PRUNED = ("joins", "laterals", "connect", "match", "pivots", "prewhere", "sample")
-
-
-def _unparen(node):
-    while isinstance(node, exp.Paren):
-        node = node.this
-    return node
-
-
-def _operand(node):
-    """A literal as ``(kind, value)``: ``("number", text)``, ``("string", text)``,
-    ``("date" | "timestamp", DuckDB text of the literal)``, ``("param", name)`` or
-    ``("null", None)``; None for anything else (an expression, a cast, a column)."""
-    node = _unparen(node)
-    if isinstance(node, exp.Null):
-        return "null", None
-    if isinstance(node, exp.Literal):
-        return ("string", node.this) if node.is_string else ("number", str(node.this))
-    if isinstance(node, exp.Neg):
-        inner = _unparen(node.this)
-        if isinstance(inner, exp.Literal) and not inner.is_string \
-                and not str(inner.this).startswith("-"):
-            return "number", "-" + str(inner.this)
-        return None
-    if isinstance(node, exp.Placeholder) and node.name:
-        return "param", node.name
-    # DATE'...' and TIMESTAMP'...' are casts of a string literal (not TRY_CAST)
-    if type(node) is exp.Cast and isinstance(node.this, exp.Literal) and node.this.is_string:
-        kind = _TIME_TYPES.get(node.to.this)
-        if kind and not node.to.expressions:
-            return kind, node.sql(dialect="duckdb")
-    return None
-
-
-def _conjuncts(node):
-    node = _unparen(node)
-    if isinstance(node, exp.And):
-        yield from _conjuncts(node.this)
-        yield from _conjuncts(node.expression)
-    else:
-        yield node
-
-
-def _predicate(node, qualifiers, aliases):
-    """``(column, op, [operands])`` for one conjunct, or None when it is anything else."""
-
-    def column(side):
-        side = _unparen(side)
-        if not isinstance(side, exp.Column) or not isinstance(side.this, exp.Identifier) \
-                or side.args.get("db") or side.args.get("catalog"):
-            return None
-        if side.table and side.table.lower() not in qualifiers:
-            return None
-        name = side.name.lower()
-        return None if name in aliases else name  # an alias of the SELECT: not sure
-
-    if type(node) in _COMPARISONS:
-        op = _COMPARISONS[type(node)]
-        col, value = column(node.this), _operand(node.expression)
-        if col is None or value is None:
-            col, value, op = column(node.expression), _operand(node.this), _FLIPPED[op]
-        return (col, op, [value]) if col is not None and value is not None else None
-    if isinstance(node, exp.Between) and not node.args.get("symmetric"):
-        col = column(node.this)
-        values = [_operand(node.args.get("low")), _operand(node.args.get("high"))]
-        return (col, "between", values) if col and None not in values else None
-    if isinstance(node, exp.In) and node.expressions and not any(
-            node.args.get(k) for k in ("query", "unnest", "field")):
-        col, values = column(node.this), [_operand(e) for e in node.expressions]
-        return (col, "in", values) if col and None not in values else None
-    negated = isinstance(node, exp.Not)
-    node = _unparen(node.this) if negated else node
-    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
-        col = column(node.this)
-        return (col, "notnull" if negated else "null", []) if col else None
-    return None
-
-
-def predicates(sql, catalog=None, schema=None):
-    """``{(table, time travel): [(column, op, [operands])]}``: simple predicates that
-    every row a query needs from that table satisfies, for the reader to skip partitions
-    and row groups (see :func:`_operand`; ``op``: a comparison, ``between``, ``in``,
-    ``null`` or ``notnull``; ``column`` in lower case).
-
-    Only for a table named once in the whole query (a self-join, or a table in a subquery
-    too, gets none), read by a SELECT whose FROM is that table alone (no join, lateral
-    view, pivot or sample); only the top-level ``AND`` conjuncts of its WHERE, comparing a
-    column of that table (not a SELECT alias) with a literal or a ``:parameter``. Whether
-    the column exists and the types agree is for the reader to check."""
-    try:
-        tree = parse(sql)
-    except (LocalSQLError, sandbox.SQLRefused):
-        return {}
-    if not isinstance(tree, exp.Query):
-        return {}
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    found, counts = [], {}
-    for table in tree.find_all(exp.Table):  # the tables transpile() registers
-        if not isinstance(table.this, exp.Identifier):
-            continue
-        if not (table.catalog or table.db) and table.name.lower() in ctes:
-            continue
-        full = table_name(table, catalog, schema)
-        try:
-            key = (full, time_travel(table))
-        except LocalSQLError:
-            return {}
-        counts[key] = counts.get(key, 0) + 1
-        found.append((key, table))
-    out = {}
-    for key, table in found:
-        select = table.parent.parent if isinstance(table.parent, exp.From) else None
-        if counts[key] != 1 or key[0] is None or not isinstance(select, exp.Select) \
-                or select.args.get("from_") is not table.parent:
-            continue
-        alias = table.args.get("alias")
-        if alias and alias.columns or any(select.args.get(k) or table.args.get(k)
-                                          for k in _NOT_PRUNED):
-            continue
-        where = select.args.get("where")
-        if where is None:
-            continue
-        aliases = {e.alias.lower() for e in select.expressions if isinstance(e, exp.Alias)}
-        found_here = [p for p in (_predicate(c, {table.alias_or_name.lower()}, aliases)
-                                  for c in _conjuncts(where.this)) if p]
-        if found_here:
-            out[key] = found_here
-    return out
-
-
 def parameter_names(sql):
     """The ``:name`` parameter markers of Databricks SQL (sqlglot's reading; the marker
     scanner of the local backend when sqlglot cannot parse it)."""
@@ -1008,5 +743,5 @@ def like(pattern, name):
 
 
 __all__ = ["LocalSQLError", "SQLNotTranspilable", "check_select", "column_names",
-           "describe_history", "from_duckdb", "parameter_names", "parse", "predicates",
+           "describe_history", "from_duckdb", "parameter_names", "parse",
            "show_tables", "table_not_found", "transpile"]

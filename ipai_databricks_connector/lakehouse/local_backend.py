@@ -15,7 +15,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
-from . import dialect, sandbox
+from . import dialect, pruning, sandbox
 from .sql import is_identifier, qualify
 
 _TOKEN = re.compile(
@@ -88,7 +88,7 @@ def _exact(kind, value):
 
 class Predicate:
     """``field op values``, every row a query needs satisfying it (see
-    :func:`dialect.predicates`), with its operands in the column's family: each value an
+    :func:`pruning.predicates`), with its operands in the column's family: each value an
     interval ``(low, high)`` the literal lies in (a point but for numbers, widened by
     ``_SLACK``, and coarse timestamps), or None for a NULL literal."""
 
@@ -152,7 +152,7 @@ def _exact_number(kind, number, value, scale):
 
 
 def _operand(kind, operand, parameters, evaluate, unit_slack, scale=0):
-    """A literal from :func:`dialect.predicates` as an interval of ``kind``'s form, or None
+    """A literal from :func:`pruning.predicates` as an interval of ``kind``'s form, or None
     for NULL; :class:`_Unsure` when it is not of the column's family or cannot be read."""
     what, value = operand
     if what == "null":
@@ -201,7 +201,7 @@ def _operand(kind, operand, parameters, evaluate, unit_slack, scale=0):
 
 
 def bind_predicates(found, schema, parameters=None, evaluate=None):
-    """The :class:`Predicate` list of ``found`` (:func:`dialect.predicates` of one table)
+    """The :class:`Predicate` list of ``found`` (:func:`pruning.predicates` of one table)
     on a table of ``schema``: top-level columns matched case-insensitively, operands of
     their family only; anything else is left out. ``evaluate(duckdb_sql)`` gives the
     value of a DATE / TIMESTAMP literal as DuckDB reads it."""
@@ -649,7 +649,7 @@ class LocalLakehouse:
         With ``project``, each stream reads only the columns whose names the query holds
         (:func:`dialect.column_names`; every column after a star and the like). With
         ``prune``, each stream skips the partitions and row groups that the WHERE's simple
-        predicates on it exclude (:func:`dialect.predicates`, ``parameters`` bound).
+        predicates on it exclude (:func:`pruning.predicates`, ``parameters`` bound).
         Returns (connection, duckdb sql, parameter names, {registered: written}, whether
         some table is read without some of its columns).
         """
@@ -677,7 +677,7 @@ class LocalLakehouse:
                 sql, resolve, catalog, schema, schemas=lambda key: datasets[key].schema)
             where = {}
             if prune:
-                for found_key, found in dialect.predicates(sql, catalog, schema).items():
+                for found_key, found in pruning.predicates(sql, catalog, schema).items():
                     if found_key in keys:
                         where[keys[found_key]] = found
             narrowed = False

@@ -18,6 +18,8 @@ _CSV_OPTIONS = csv.WriteOptions(include_header=False)
 def _csv_safe(column):
     """Types the CSV writer cannot write (lists, structs, maps, binary) become JSON text."""
     t = column.type
+    if isinstance(t, pa.ExtensionType):  # e.g. a Databricks interval: its printed text
+        return _csv_safe(column.storage)
     if pa.types.is_timestamp(t) and t.tz:
         # Odoo stores naive UTC datetimes.
         return pc.cast(column, pa.timestamp(t.unit))

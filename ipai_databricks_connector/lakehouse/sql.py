@@ -4,6 +4,8 @@
 
 import re
 
+from sqlglot import exp
+
 # A plain identifier: what the connector ever quotes into SQL it writes itself.
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -28,3 +30,10 @@ def qualify(parts, catalog=None, schema=None):
     if len(parts) != 3 or not all(is_identifier(p) for p in parts):
         return None
     return ".".join(parts)
+
+
+def unparen(node):
+    """A sqlglot node without the parentheses around it."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node

@@ -120,6 +120,16 @@ class TestDatabricksView(LakeCase):
         self.assertEqual(snap.state, "published", snap.message)
         self.assertEqual(view.inexact_column_names, "rate, wide")
 
+    def test_an_interval_column_is_published_as_databricks_prints_it(self):
+        self.lake.write_table(GOLD, sales_table(days=1))
+        view = self.make_view("intervals", "SELECT region, INTERVAL '2' MONTH AS term, "
+                              "INTERVAL '1 02:03:04' DAY TO SECOND AS lag "
+                              f"FROM {GOLD} ORDER BY region LIMIT 1")
+        snap = view._refresh_now()
+        self.assertEqual(snap.state, "published", snap.message)
+        row = self.env[view.model_name].search([])
+        self.assertEqual((row.x_term, row.x_lag), ("0-2", "1 02:03:04.000000000"))
+
     def test_generated_fields_are_indexed_keys_plain_and_labels_editable(self):
         self.lake.write_table("demo.gold.types", self._messy_gold())
         view = self.make_view("types", "demo.gold.types")

@@ -11,7 +11,7 @@ from deltalake import DeltaTable, WriterProperties, write_deltalake
 
 from odoo.tests import BaseCase
 
-from ..lakehouse import dialect, sandbox
+from ..lakehouse import dialect, pruning, sandbox
 from ..lakehouse.local_backend import DeltaStream, LocalLakehouse, bind_predicates
 
 UTC = dt.UTC
@@ -240,7 +240,7 @@ class TestLakehousePruning(BaseCase):
                          .read_all().to_pylist()[0]["id"], 5)  # NaN, beyond the maximum
 
     def test_predicates_only_where_sure(self):
-        found = dialect.predicates(
+        found = pruning.predicates(
             "SELECT * FROM c.s.t WHERE a = 1 AND (b > 2 OR c = 3) AND NOT d = 4 AND "
             "upper(e) = 'X' AND CAST(f AS INT) = 1 AND g BETWEEN 1 AND :p AND h IN (1, NULL) "
             "AND i IS NOT NULL AND 5 <= j AND k = DATE'2026-01-01' AND t.l = -2 AND x.m = 1")
@@ -260,9 +260,9 @@ class TestLakehousePruning(BaseCase):
                     "SELECT y AS x FROM c.s.t WHERE x = 1",
                     "SELECT * FROM c.s.t WHERE x = 1 OR y = 2"):
             with self.subTest(sql=sql):
-                self.assertEqual(dialect.predicates(sql), {})
+                self.assertEqual(pruning.predicates(sql), {})
         self.assertEqual(
-            dialect.predicates("SELECT * FROM c.s.t WHERE x = 1 UNION ALL "
+            pruning.predicates("SELECT * FROM c.s.t WHERE x = 1 UNION ALL "
                                "SELECT * FROM c.s.t VERSION AS OF 2 WHERE x = 2"),
             {("c.s.t", None): [("x", "=", [("number", "1")])],
              ("c.s.t", ("VERSION", 2)): [("x", "=", [("number", "2")])]})
@@ -379,7 +379,7 @@ class TestLakehousePruning(BaseCase):
                       "manila < TIMESTAMP_NTZ'2026-01-01 00:20:00'"):
             with self.subTest(where=where):
                 sql = "SELECT id FROM c.s.raw WHERE " + where
-                found = dialect.predicates(sql)[("c.s.raw", None)]
+                found = pruning.predicates(sql)[("c.s.raw", None)]
                 stream = DeltaStream(dataset, 16, where=bind_predicates(
                     found, dataset.schema, {}, evaluate))
                 self.assertLess(stream.reader().read_all().num_rows, len(ids))  # skipped
