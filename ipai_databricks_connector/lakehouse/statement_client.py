@@ -519,13 +519,15 @@ def requests_fetch_link(timeout=(5, 120), session=None):
 
     def fetch_link(url, headers=None):
         try:
-            resp = session.get(url, headers=dict(headers or {}), timeout=timeout)
+            resp = session.get(url, headers=dict(headers or {}), timeout=timeout, stream=True)
+            with resp:
+                if resp.status_code in (403, 404, 410):
+                    raise _http_error(resp, LinkExpired)
+                if not resp.ok:
+                    raise _http_error(resp)
+                # 1 MiB reads: ``.content`` reads 10 kB at a time, a Python call each
+                return b"".join(resp.iter_content(1 << 20))
         except requests.RequestException as exc:
             raise _network_error(exc) from exc
-        if resp.status_code in (403, 404, 410):
-            raise _http_error(resp, LinkExpired)
-        if not resp.ok:
-            raise _http_error(resp)
-        return resp.content
 
     return fetch_link
