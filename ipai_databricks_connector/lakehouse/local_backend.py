@@ -492,9 +492,10 @@ class LocalLakehouse:
         return DeltaTable.is_deltatable(self.table_uri(name), self.storage_options)
 
     def stored_name(self, name):
-        """``name`` as the lakehouse spells it: names are case-insensitive, as on
-        Databricks, so ``LAB.GOLD.Sales`` finds the folder ``lab/gold/sales``. The
-        folders are listed only when the name is not found as written."""
+        """``name`` as the lakehouse spells it, or None when there is no such table: names
+        are case-insensitive, as on Databricks, so ``LAB.GOLD.Sales`` finds the folder
+        ``lab/gold/sales``. The folders are listed only when the name is not found as
+        written."""
         if self.table_exists(name):
             return name
         fs, base = self._filesystem()
@@ -505,9 +506,10 @@ class LocalLakehouse:
             match = sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory
                            and i.base_name.lower() == part.lower())
             if not match:
-                return name
+                return None
             found.append(match[0])
-        return ".".join(found)
+        stored = ".".join(found)
+        return stored if stored != name and self.table_exists(stored) else None
 
     def table_version(self, name):
         return self._table(name).version()
@@ -661,7 +663,7 @@ class LocalLakehouse:
                                                       if travel[0] == "VERSION" else travel[1])
             if key not in datasets:
                 stored = self.stored_name(name)
-                if not self.table_exists(stored):
+                if stored is None:
                     raise dialect.table_not_found(name)
                 table = self._version(stored, travel)
                 datasets[key] = table.to_pyarrow_dataset()
@@ -752,7 +754,7 @@ class LocalLakehouse:
             written, limit = described
             name = qualify(written.split("."), catalog, schema)
             name = name and self.stored_name(name)
-            if not name or not self.table_exists(name):
+            if not name:
                 raise dialect.table_not_found(written)
             history = self._table(name).history(limit)
             return pa.table({

@@ -47,6 +47,18 @@ def _lake(root, rows=5):
 
 
 class RequestsCase(BaseCase):
+    server_options = {}
+
+    @classmethod
+    def start_server(cls):
+        """A server of the class's own over a fresh lakehouse (``server_options``)."""
+        cls.root = Path(tempfile.mkdtemp(prefix="ipai_req_"))
+        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        _lake(cls.root)
+        cls.server = DatabricksApiServer(str(cls.root), TOKEN, **cls.server_options).start()
+        cls.addClassCleanup(cls.server.stop)
+        cls.url = cls.server.url
+
     def post(self, url, path, body):
         return requests.post(url + path, headers=AUTH, data=json.dumps(body), timeout=30)
 
@@ -81,15 +93,12 @@ class RequestsCase(BaseCase):
 
 
 class TestStatementRequests(RequestsCase):
+    server_options = {"chunk_rows": 2}
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = Path(tempfile.mkdtemp(prefix="ipai_req_"))
-        cls.addClassCleanup(shutil.rmtree, cls.root, True)
-        _lake(cls.root)
-        cls.server = DatabricksApiServer(str(cls.root), TOKEN, chunk_rows=2).start()
-        cls.addClassCleanup(cls.server.stop)
-        cls.url = cls.server.url
+        cls.start_server()
         cls.w = WorkspaceClient(host=cls.url, token=TOKEN, auth_type="pat")
 
     def execute(self, statement, **kwargs):
@@ -180,12 +189,7 @@ class TestJobRequests(RequestsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = Path(tempfile.mkdtemp(prefix="ipai_req_"))
-        cls.addClassCleanup(shutil.rmtree, cls.root, True)
-        _lake(cls.root)
-        cls.server = DatabricksApiServer(str(cls.root), TOKEN).start()
-        cls.addClassCleanup(cls.server.stop)
-        cls.url = cls.server.url
+        cls.start_server()
         cls.w = WorkspaceClient(host=cls.url, token=TOKEN, auth_type="pat")
 
     def task(self, key, depends=(), path="jobs/copy.sql"):
