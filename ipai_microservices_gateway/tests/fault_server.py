@@ -11,6 +11,7 @@ Behaviours are consumed one per request; when none is planned the server
 answers ``default`` (200 with a small JSON body).
 """
 
+import contextlib
 import email.parser
 import email.policy
 import json
@@ -25,6 +26,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real services
     disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body
+
+    def setup(self):
+        # Known to the server, so that stop ends this thread even while it waits on a
+        # connection a client's pool keeps: else it outlives the server, and a test run
+        # piles such threads up (8 MB of stack and often a 64 MB malloc arena of address
+        # space each, which Odoo's limit_memory_hard counts).
+        with self.server.owner._lock:
+            self.server.owner._connections.add(self.request)
+        return super().setup()
+
+    def finish(self):
+        with self.server.owner._lock:
+            self.server.owner._connections.discard(self.request)
+        return super().finish()
 
     def log_message(self, format, *args):  # silence the access log
         return
@@ -109,6 +124,7 @@ class FaultServer:
         self._lock = threading.Lock()
         self.requests = []
         self._in_flight = self._max_in_flight = 0
+        self._connections = set()  # kept alive by clients; closed at stop (see _Handler)
         self._httpd = ThreadingHTTPServer((host, 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.owner = self
@@ -204,6 +220,11 @@ class FaultServer:
 
     def stop(self):
         self._httpd.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # closed by its client meanwhile
+                connection.shutdown(socket.SHUT_RDWR)  # its thread's read returns: it ends
         self._httpd.server_close()
 
     def __enter__(self):

@@ -3,6 +3,8 @@
 import os
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import requests
@@ -24,6 +26,8 @@ from odoo.addons.ipai_microservices_gateway.resilience.redact import (
 )
 from odoo.tests import BaseCase
 
+from .fault_server import FaultServer
+
 POLICY = bk.BreakerPolicy(failure_threshold=3, failure_rate_threshold=50, minimum_calls=4,
                           window_seconds=60, open_seconds=10, slow_call_ms=100,
                           slow_call_rate_threshold=50, trial_timeout=20)
@@ -31,6 +35,30 @@ POLICY = bk.BreakerPolicy(failure_threshold=3, failure_rate_threshold=50, minimu
 
 def _fail(state, now, policy=POLICY, ms=10):
     return bk.on_result(state, policy, success=False, duration_ms=ms, now=now, error="boom")
+
+
+class TestFaultServer(BaseCase):
+    def test_stop_ends_the_threads_of_kept_alive_connections(self):
+        # Left waiting on a client's pooled connection, each thread would outlive the
+        # server, and a test run would pile them up under Odoo's limit_memory_hard.
+        before = set(threading.enumerate())
+
+        def handlers():
+            return [t for t in set(threading.enumerate()) - before
+                    if t.is_alive() and "process_request_thread" in t.name]
+
+        server = FaultServer().start()
+        self.addCleanup(server.stop)
+        sessions = [requests.Session() for _ in range(3)]
+        for session in sessions:
+            self.addCleanup(session.close)
+            self.assertEqual(session.get(server.url, timeout=10).status_code, 200)
+        self.assertEqual(len(handlers()), 3, "each kept-alive connection holds a thread")
+        server.stop()
+        deadline = time.monotonic() + 5
+        while handlers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(handlers(), [])
 
 
 class TestResilienceEngine(BaseCase):

@@ -2,11 +2,13 @@
 demand and bounded state. The API areas are mixins: ``statements`` (Statement Execution
 API 2.0), ``jobs`` (Jobs 2.1), ``warehouses`` (SQL warehouses, clusters)."""
 
+import contextlib
 import json
 import logging
 import os
 import re
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -23,9 +25,46 @@ _ROUTES = [*statements.ROUTES, *jobs.ROUTES, *warehouses.ROUTES,
            ("POST", r"/ipai-test/expire-links", "_test_expire")]
 
 
+IDLE_SECONDS = 60
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """Keeps its open connections, so ``stop`` ends the threads that wait on idle
+    keep-alive ones at once, rather than when the client's pool lets them go."""
+
+    daemon_threads = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._open, self._open_lock = set(), threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self._open_lock:
+            self._open.add(request)
+        return super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._open_lock:
+            self._open.discard(request)
+        return super().shutdown_request(request)
+
+    def close_connections(self):
+        with self._open_lock:
+            requests = list(self._open)
+        for request in requests:
+            with contextlib.suppress(OSError):  # its peer closed it meanwhile
+                request.shutdown(socket.SHUT_RDWR)  # the thread's read returns: it ends
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+
+    def setup(self):
+        # an idle keep-alive connection is closed after the server's idle time: its
+        # thread ends, as a warehouse's front end lets idle connections go
+        self.timeout = self.server.owner.idle_seconds
+        return super().setup()
 
     def log_message(self, format, *args):  # silence the access log
         return
@@ -56,8 +95,10 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                  chunk_rows=50_000, link_ttl=900.0, warehouse_id="local-warehouse",
                  public_url=None, test_endpoints=False, keep_runs=1000,
                  warehouse_state="RUNNING", warehouse_start_seconds=1.0,
-                 warehouse_stop_seconds=0.5, auto_stop_mins=120, auto_stop_seconds=None):
+                 warehouse_stop_seconds=0.5, auto_stop_mins=120, auto_stop_seconds=None,
+                 idle_seconds=IDLE_SECONDS):
         self.root, self.token, self.warehouse_id = str(root), token, warehouse_id
+        self.idle_seconds = float(idle_seconds)
         self.lake = LocalLakehouse(root, storage_options)
         self.chunk_rows, self.link_ttl = max(1, int(chunk_rows)), float(link_ttl)
         self.inline_limit, self.result_ttl = statements.INLINE_LIMIT, 3600.0
@@ -73,8 +114,7 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
         self._deleted_tokens = {}  # token -> run id of a purged run: run-now answers an error
         self._jobs_file = None if "://" in self.root else os.path.join(self.root, "_jobs.json")
         self._jobs = self._load_jobs()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
         self.url = "http://%s:%d" % (host, self.port)
@@ -98,6 +138,7 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
     def stop(self):
         self._auto_stop_closing.set()
         self._httpd.shutdown()
+        self._httpd.close_connections()
         self._httpd.server_close()
 
     def __enter__(self):
