@@ -400,6 +400,22 @@ class DeltaStream:
         return self.reader().__arrow_c_stream__(requested_schema)
 
 
+def _closing(reader, con, names):
+    """``reader``, closing ``con`` once its last batch is read, on its first error, or
+    when it is dropped unread. An error DuckDB meets while it streams (a DIVIDE_BY_ZERO
+    at row 900,000) is a :class:`dialect.LocalSQLError` too, as it is before."""
+
+    def batches():
+        try:
+            yield from reader
+        except (pa.ArrowException, OSError) as exc:  # DuckDB's errors reach Arrow as IOError
+            raise dialect.from_duckdb(exc, names) from None
+        finally:
+            con.close()
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
 def split_name(name):
     parts = name.split(".")
     if len(parts) != 3 or not all(is_identifier(p) for p in parts):
@@ -713,9 +729,9 @@ class LocalLakehouse:
             return native.to_reader(batch_size)
         con, final, used, names, narrowed = self._connect(sql, catalog, schema, batch_size,
                                                           parameters=parameters)
-        dialect.check_duckdb(final)  # DuckDB's own parser: exactly one SELECT
         params = {k: v for k, v in (parameters or {}).items() if k in used}
         try:
+            dialect.check_duckdb(final)  # DuckDB's own parser: exactly one SELECT
             try:
                 rel = con.sql(final, params=params or None)
             except duckdb.BinderException:
@@ -729,9 +745,15 @@ class LocalLakehouse:
                 rel = con.sql(final, params=params or None)
             rel = dialect.databricks_types(rel)
             # streamed batch by batch, bounded memory
-            return dialect.databricks_intervals(rel.to_arrow_reader(batch_size), sql)
-        except duckdb.Error as exc:
-            raise dialect.from_duckdb(exc, names) from None
+            reader = dialect.databricks_intervals(rel.to_arrow_reader(batch_size), sql)
+        except BaseException as exc:
+            # Closed now, not when the traceback's frames are collected: each connection
+            # is a DuckDB instance with its own threads and memory.
+            con.close()
+            if isinstance(exc, duckdb.Error):
+                raise dialect.from_duckdb(exc, names) from None
+            raise
+        return _closing(reader, con, names)
 
     def _native(self, sql, catalog=None, schema=None):
         """``SHOW TABLES`` and ``DESCRIBE HISTORY``, answered from the Delta log."""

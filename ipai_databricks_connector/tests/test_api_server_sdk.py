@@ -266,6 +266,18 @@ class TestApiServerWithTheSdk(BaseCase):
         self.assertIn("Inline byte limit exceeded", status.error.message)
         self.assertNotIn("Error:", status.error.message.split("]")[0])
 
+    def test_an_error_met_while_streaming_fails_the_statement_with_its_class(self):
+        n = 600_000  # the divisor is 0 in the last row: met after many chunks are encoded
+        LocalLakehouse(str(self.root)).write_table("lab.gold.late", pa.table({
+            "qty": pa.array(range(n), pa.int64()),
+            "per": pa.array([1] * (n - 1) + [0], pa.int64())}))
+        status = self.execute("SELECT qty / per AS x FROM lab.gold.late",
+                              disposition=sql.Disposition.EXTERNAL_LINKS,
+                              format=sql.Format.ARROW_STREAM, wait="30s").status
+        self.assertEqual(status.state, sql.StatementState.FAILED)
+        self.assertEqual(status.error.error_code, sql.ServiceErrorCode.BAD_REQUEST)
+        self.assertRegex(status.error.message, r"^\[DIVIDE_BY_ZERO\] ")
+
     # -- jobs -----------------------------------------------------------------------------
 
     def create_job(self, name, path):

@@ -2,6 +2,7 @@
 log, errors in Databricks' terms. Tables are messy: nulls, mojibake, Manila time."""
 
 import datetime as dt
+import gc
 import shutil
 import tempfile
 import time
@@ -189,6 +190,45 @@ class TestDatabricksResultTypes(BaseCase):
         self.assertEqual(self.rows("SELECT try_divide(qty, zero) AS x, qty / 2 AS h "
                                    "FROM lab.gold.facts"),
                          [{"x": None, "h": 0.5}, {"x": None, "h": 1.0}])
+
+    def test_an_error_met_while_streaming_is_a_databricks_error(self):
+        # the divisor is 0 in the last row only: DuckDB meets it after many batches out
+        n = 600_000
+        self.lake.write_table("lab.gold.late", pa.table({
+            "qty": pa.array(range(n), pa.int64()),
+            "per": pa.array([1] * (n - 1) + [0], pa.int64())}))
+        read = 0
+        with self.assertRaises(dialect.LocalSQLError) as caught:
+            for batch in self.lake.execute("SELECT qty / per AS x FROM lab.gold.late",
+                                           batch_size=1000):
+                read += batch.num_rows
+        self.assertGreater(read, 0, "the error came while streaming, after some batches")
+        self.assertRegex(str(caught.exception), r"^\[DIVIDE_BY_ZERO\] .*SQLSTATE: 22012$")
+
+    def test_failed_queries_leave_no_connection_behind(self):
+        # Each query opens a DuckDB instance with threads of its own. A failed one is
+        # closed at once, not when the traceback a caller keeps is collected: a worker
+        # (and Odoo's limit_memory_hard) would otherwise count every one of them.
+        def threads():
+            with open("/proc/self/status") as status:
+                return int(next(line for line in status if line.startswith("Threads:"))
+                           .split()[1])
+
+        kept = []
+        gc.disable()
+        self.addCleanup(gc.enable)
+        self.rows("SELECT count(*) AS n FROM lab.gold.facts")  # the pools that stay
+        before = threads()
+        for _ in range(8):
+            for sql in ("SELECT qty / zero AS x FROM lab.gold.facts",
+                        "SELECT nope FROM lab.gold.facts", "SELECT nope(1)",
+                        "SELECT * FROM lab.gold.facts WHERE"):
+                try:
+                    self.rows(sql)
+                except dialect.LocalSQLError as exc:
+                    kept.append(exc)  # with its traceback, as a caller's log keeps it
+        self.assertEqual(len(kept), 32)
+        self.assertLessEqual(threads(), before + 2)
 
     def test_hash_is_databricks_murmur3_int(self):
         # the values of Databricks' documentation (hash('Spark', array(123), 2) hashes 123
