@@ -574,8 +574,18 @@ def table_name(table, catalog=None, schema=None):
     return qualify((table.catalog, table.db, table.name), catalog, schema)
 
 
+class TravelExpression(str):
+    """The DuckDB ``SELECT`` that computes a time-travel value written as an expression
+    (``TIMESTAMP AS OF current_timestamp() - INTERVAL 1 DAY``, ``VERSION AS OF :v``): it is
+    evaluated once, when the query runs, before the Delta version is chosen. A str, so
+    two clauses that say the same compare equal."""
+
+
 def time_travel(table):
-    """(kind, value) of a ``VERSION AS OF`` / ``TIMESTAMP AS OF`` clause, or None."""
+    """(kind, value) of a ``VERSION AS OF`` / ``TIMESTAMP AS OF`` clause, or None. The
+    value is a literal's, or a :class:`TravelExpression` for a constant expression (a
+    column, subquery, aggregate or window in it is refused: Databricks evaluates it once
+    per query too)."""
     version = table.args.get("version")
     if not version:
         return None
@@ -584,8 +594,16 @@ def time_travel(table):
     if isinstance(value, exp.Literal):
         value = int(value.this) if value.is_int else value.this
     else:
-        raise SQLNotTranspilable("%s AS OF needs a literal, not %s"
-                                 % (kind, value.sql("databricks")))
+        if any(isinstance(n, (exp.Column, exp.Query, exp.AggFunc, exp.Window))
+               for n in value.walk()):
+            raise SQLNotTranspilable("%s AS OF needs a literal or a constant expression, "
+                                     "not %s" % (kind, value.sql("databricks")))
+        to = "BIGINT" if kind == "VERSION" else "TIMESTAMP"
+        params = sorted({p.name for p in value.find_all(exp.Placeholder) if p.name})
+        value = TravelExpression(_generate(exp.select(exp.alias_(exp.cast(
+            value.copy(), exp.DataType.build(to, dialect="databricks")), "at"))))
+        value.params = params
+        return kind, value
     if kind == "VERSION" and not isinstance(value, int):
         raise LocalSQLError("INVALID_PARAMETER_VALUE", "22023",
                             "VERSION AS OF needs an integer version, not %r." % value)

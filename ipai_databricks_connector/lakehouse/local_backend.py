@@ -675,6 +675,9 @@ class LocalLakehouse:
         datasets, partitions, keys = {}, {}, {}
 
         def resolve(name, travel):
+            written = travel
+            if travel and isinstance(travel[1], dialect.TravelExpression):
+                travel = (travel[0], travel_value(*travel))
             key = name if not travel else "%s@%s" % (name, "v%s" % travel[1]
                                                       if travel[0] == "VERSION" else travel[1])
             if key not in datasets:
@@ -684,11 +687,32 @@ class LocalLakehouse:
                 table = self._version(stored, travel)
                 datasets[key] = table.to_pyarrow_dataset()
                 partitions[key] = table.metadata().partition_columns
-            keys[name, travel] = key
+            keys[name, written] = key
             return key
 
         def evaluate(literal):  # a DATE / TIMESTAMP literal as this session reads it
             return con.execute("SELECT " + literal).fetchall()[0][0]  # the result done
+
+        def travel_value(kind, select):  # e.g. current_timestamp() - INTERVAL 1 DAY
+            missing = [k for k in select.params if k not in (parameters or {})]
+            if missing:
+                raise dialect.LocalSQLError(
+                    "UNBOUND_SQL_PARAMETER", "42P02",
+                    "Found the unbound parameter: %s." % missing[0])
+            try:
+                value = con.execute(select, {k: parameters[k] for k in select.params}
+                                    or None).fetchall()[0][0]
+            except duckdb.Error as exc:  # said of the clause, not of the SELECT behind it
+                error = dialect.from_duckdb(exc)
+                detail = re.sub(r"^[A-Za-z ]+ Error: ", "", str(exc).strip()).splitlines()[0]
+                raise dialect.LocalSQLError(
+                    error.error_class, error.sql_state,
+                    "The %s AS OF expression cannot be evaluated: %s" % (kind, detail)) from None
+            if value is None:
+                raise dialect.LocalSQLError(
+                    "INVALID_PARAMETER_VALUE", "22023",
+                    "The %s AS OF expression is NULL." % kind)
+            return int(value) if kind == "VERSION" else value.isoformat()
 
         try:
             final, params, names, columns = dialect.transpile(

@@ -23,7 +23,7 @@ import datetime as dt
 
 from deltalake import DeltaTable
 
-from . import regex, sandbox
+from . import dialect, regex, sandbox
 from .local_backend import DeltaStream
 from .sql import is_identifier
 
@@ -322,7 +322,10 @@ def evaluate_on_lakehouse(lake, table, rules, now=None):
     page, memory bounded by the batch, whatever the row groups) of the rules' columns only,
     and registered under a fixed name, so the rule SQL keeps plain quoted identifiers.
     """
-    dataset = DeltaTable(lake.table_uri(table),
+    stored = lake.stored_name(table)  # case-insensitive, as the job's SQL named it
+    if stored is None:
+        raise dialect.table_not_found(table)
+    dataset = DeltaTable(lake.table_uri(stored),
                          storage_options=lake.storage_options).to_pyarrow_dataset()
     columns = {str(r.column).lower() for r in rules if r.column}
     if not columns <= {n.lower() for n in dataset.schema.names}:

@@ -93,7 +93,7 @@ class TestDatabricksParameters(LakeCase):
         with self.assertRaisesRegex(ValidationError, "comparator"):
             self.view("SELECT array_sort(array(3, 1), (l, r) -> r - l) AS s")
         with self.assertRaisesRegex(ValidationError, "TIMESTAMP AS OF needs a literal"):
-            self.view(f"SELECT * FROM {GOLD} TIMESTAMP AS OF current_timestamp()")
+            self.view(f"SELECT * FROM {GOLD} TIMESTAMP AS OF sale_date")
         self.lake.write_table(GOLD, sales_table(days=1), mode="append")  # version 1
         view = self.view(
             "SELECT date_format(sale_date, 'yyyy/MM/dd') AS day, nvl(region, '?') AS region "

@@ -113,6 +113,34 @@ class TestLakehouseDialect(BaseCase):
         self.assertEqual(self.rows("DESCRIBE HISTORY sales LIMIT 1", catalog="lab",
                                    schema="gold")[0]["version"], 1)
 
+    def test_time_travel_takes_constant_expressions_and_parameters(self):
+        # Databricks' documented forms: an expression, evaluated once per query.
+        count = "SELECT count(*) AS n FROM lab.gold.sales"
+        first = self.rows("DESCRIBE HISTORY lab.gold.sales")[1]["timestamp"]
+        at = first.astimezone(MANILA).replace(tzinfo=None).isoformat()  # Manila wall time
+        self.assertEqual(self.rows(f"{count} TIMESTAMP AS OF to_utc_timestamp('{at}', "
+                                   "'Asia/Manila') + INTERVAL 1 MILLISECOND"), [{"n": 2}])
+        self.assertEqual(self.rows(f"{count} TIMESTAMP AS OF :at", parameters={
+            "at": first.isoformat()}), [{"n": 2}])
+        self.assertEqual(self.rows(f"{count} VERSION AS OF :v WHERE region = :r",
+                                   parameters={"v": 1, "r": "NCR"}), [{"n": 2}])
+        self.assertDatabricksError(f"{count} TIMESTAMP AS OF current_timestamp() - "
+                                   "INTERVAL 12 HOURS",
+                                   "DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION")
+        self.assertDatabricksError(f"{count} TIMESTAMP AS OF date_sub(current_date(), 1)",
+                                   "DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION")
+        self.assertDatabricksError(f"{count} TIMESTAMP AS OF :at", "UNBOUND_SQL_PARAMETER",
+                                   "at")
+        self.assertDatabricksError(f"{count} TIMESTAMP AS OF 'noon' || '?'",
+                                   "CAST_INVALID_INPUT", "TIMESTAMP AS OF expression")
+        self.assertDatabricksError(f"{count} TIMESTAMP AS OF CAST(NULL AS TIMESTAMP)",
+                                   "INVALID_PARAMETER_VALUE", "NULL")
+        for clause in ("TIMESTAMP AS OF sold_at", "VERSION AS OF (SELECT 1)",
+                       "TIMESTAMP AS OF max(sold_at)"):
+            with self.subTest(clause=clause), self.assertRaisesRegex(
+                    dialect.SQLNotTranspilable, "literal or a constant expression"):
+                dialect.check_select(f"{count} {clause}")
+
     def test_errors_carry_databricks_classes_and_written_names(self):
         self.assertDatabricksError("SELECT no_such_fn(region) FROM lab.gold.sales",
                                    "UNRESOLVED_ROUTINE", "`no_such_fn`")
@@ -135,7 +163,7 @@ class TestLakehouseDialect(BaseCase):
             dialect.check_select("SELECT array_sort(array(3, 1), (l, r) -> r - l) AS s")
         with self.assertRaisesRegex(dialect.SQLNotTranspilable, "TIMESTAMP AS OF needs a "
                                     "literal"):
-            self.rows("SELECT * FROM lab.gold.sales TIMESTAMP AS OF current_timestamp()")
+            self.rows("SELECT * FROM lab.gold.sales TIMESTAMP AS OF sold_at")
         for sql in ("DELETE FROM lab.gold.sales", "SELECT 1; SELECT 2",
                     "INSERT INTO lab.gold.stores VALUES (3)"):
             with self.assertRaises(sandbox.SQLRefused, msg=sql):

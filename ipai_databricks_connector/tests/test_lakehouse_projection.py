@@ -269,6 +269,15 @@ class TestLakehouseProjection(BaseCase):
             quality.evaluate_on_lakehouse(self.lake, "demo.gold.q",
                                           [quality.Rule("w", "not_null", "wide")])
 
+    def test_quality_rules_find_the_table_as_databricks_names_it(self):
+        rules = [quality.Rule("nn", "not_null", "Name"),
+                 quality.Rule("rows", "min_row_count", None, {"min": 1})]
+        self.assertEqual(quality.evaluate_on_lakehouse(self.lake, "DEMO.Gold.Messy", rules),
+                         quality.evaluate_on_lakehouse(self.lake, "demo.gold.messy", rules))
+        with self.assertRaisesRegex(dialect.LocalSQLError, r"^\[TABLE_OR_VIEW_NOT_FOUND\] "
+                                    ".*`demo`.`gold`.`nowhere`"):
+            quality.evaluate_on_lakehouse(self.lake, "demo.gold.nowhere", rules)
+
     def test_stream_columns_case_insensitive(self):
         dataset = DeltaTable(self.lake.table_uri("demo.gold.messy")).to_pyarrow_dataset()
         stream = DeltaStream(dataset, 100, ["name", "ADDED", "nope"])
