@@ -3,6 +3,7 @@ from . import (
     test_api_server_hardening,
     test_api_server_requests,
     test_api_server_sdk,
+    test_api_server_sdk_more,
     test_api_server_warehouse,
     test_databricks_backend,
     test_databricks_bucket,

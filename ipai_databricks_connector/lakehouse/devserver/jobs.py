@@ -1,6 +1,7 @@
-"""Jobs API 2.1 of the local server: jobs kept in ``_jobs.json`` (create, reset, update:
-settings checked as a workspace does), runs of SQL-file tasks
-(dependency order, idempotency tokens, repair, cancel) in threads."""
+"""Jobs API 2.1/2.2 of the local server: jobs kept in ``_jobs.json`` (create, reset, update,
+delete, list in pages: settings checked as a workspace does), runs of SQL-file tasks
+(run-now, one-time submit, dependency order, idempotency tokens, repair, cancel, cancel-all,
+delete, output per task run) in threads."""
 
 import json
 import logging
@@ -24,11 +25,16 @@ ROUTES = [
     ("POST", r"/api/2\.[12]/jobs/update", "_job_update"),
     ("GET", r"/api/2\.[12]/jobs/get", "_job_get"),
     ("GET", r"/api/2\.[12]/jobs/list", "_job_list"),
+    ("POST", r"/api/2\.[12]/jobs/delete", "_job_delete"),
     ("POST", r"/api/2\.[12]/jobs/run-now", "_run_now"),
+    ("POST", r"/api/2\.[12]/jobs/runs/submit", "_run_submit"),
     ("GET", r"/api/2\.[12]/jobs/runs/get", "_run_get"),
+    ("GET", r"/api/2\.[12]/jobs/runs/get-output", "_run_output"),
     ("GET", r"/api/2\.[12]/jobs/runs/list", "_run_list"),
     ("POST", r"/api/2\.[12]/jobs/runs/repair", "_run_repair"),
-    ("POST", r"/api/2\.[12]/jobs/runs/cancel", "_run_cancel")]
+    ("POST", r"/api/2\.[12]/jobs/runs/cancel", "_run_cancel"),
+    ("POST", r"/api/2\.[12]/jobs/runs/cancel-all", "_run_cancel_all"),
+    ("POST", r"/api/2\.[12]/jobs/runs/delete", "_run_delete")]
 
 
 DONE = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")  # a run in one of these has ended
@@ -38,8 +44,9 @@ _KEY = re.compile(r"^[\w\-]{1,100}$")  # the documented task_key pattern and len
 def check_settings(settings):
     """Job settings as a workspace accepts them, else ApiError 400: at least one task, each
     an object with a unique ``task_key``; ``depends_on`` a list of ``{task_key}`` naming
-    other tasks of the job, without a cycle; ``sql_task.file.path`` a string; job
-    ``parameters`` a list of ``{name, default}`` with unique names."""
+    other tasks of the job, without a cycle; a ``sql_task`` with a ``file.path`` string (the
+    only task the local server runs); job ``parameters`` a list of ``{name, default}`` with
+    unique names."""
     if not isinstance(settings, dict):
         raise ApiError(400, "The job settings must be an object")
     if settings.get("name") is not None and not isinstance(settings["name"], str):
@@ -77,6 +84,11 @@ def check_settings(settings):
                 (sql_task.get("file") or {}).get("path") or "", str)):
             raise ApiError(400, "Task %s: sql_task must be an object, its file.path a string"
                            % key)
+        other = sorted(k for k in task if k.endswith("_task") and k != "sql_task")
+        if other or not (sql_task or {}).get("file"):
+            raise ApiError(400, "Task %s: %s is not supported by the local server, which runs "
+                           "SQL file tasks only (sql_task.file.path)"
+                           % (key, other[0] if other else "a sql_task without file"))
     cycle = _cycle(graph)
     if cycle:
         raise ApiError(400, "The job's tasks have a dependency cycle: %s" % " -> ".join(cycle))
@@ -130,6 +142,35 @@ def check_job_parameters(values):
     return values
 
 
+def _flag(query, key):
+    return str(query.get(key, "")).lower() == "true"
+
+
+def _page(query, default, most, zero=None):
+    """(offset, limit) of a listing: ``limit`` 1 to ``most`` (``zero`` for 0, when the API
+    gives 0 a meaning), from ``page_token`` (an offset this server issued) or ``offset``."""
+    try:
+        limit = int(query.get("limit", default))
+        offset = int(query.get("page_token") or query.get("offset") or 0)
+    except ValueError as exc:
+        raise ApiError(400, "Invalid limit, offset or page_token") from exc
+    if limit == 0 and zero:
+        limit = zero
+    if not 0 < limit <= most or offset < 0:
+        raise ApiError(400, "limit must be between 1 and %d, offset and page_token at least 0"
+                       % most)
+    return offset, limit
+
+
+def _paged(key, items, offset, limit):
+    answer = {key: items[offset:offset + limit], "has_more": offset + limit < len(items)}
+    if answer["has_more"]:
+        answer["next_page_token"] = str(offset + limit)
+    if offset:
+        answer["prev_page_token"] = str(max(0, offset - limit))
+    return answer
+
+
 def _with_status(run):
     """A copy of ``run`` with the ``status`` objects the Jobs API now documents beside the
     deprecated ``state`` (on the run and each task)."""
@@ -155,6 +196,14 @@ def _status(state):
             "code": code, "type": kind, "message": state.get("state_message") or ""}}
     return {"state": {"TERMINATING": "TERMINATING", "RUNNING": "RUNNING",
                       "QUEUED": "QUEUED", "BLOCKED": "BLOCKED"}.get(life, "PENDING")}
+
+
+def _idempotency_token(req):
+    token = req.get("idempotency_token")
+    if token is not None and (not isinstance(token, str) or len(token) > 64):
+        raise ApiError(400, "idempotency_token must be a string of at most 64 characters",
+                       "INVALID_PARAMETER_VALUE")
+    return token
 
 
 class JobsMixin:
@@ -183,7 +232,8 @@ class JobsMixin:
         try:
             return self._jobs[int(job_id)]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ApiError(404, "Job %s does not exist." % job_id) from exc
+            # as a workspace answers (the SDK reads it as ResourceDoesNotExist on jobs/get)
+            raise ApiError(400, "Job %s does not exist." % job_id) from exc
 
     def _job_create(self, req, query):
         check_settings(req)
@@ -222,27 +272,44 @@ class JobsMixin:
         return self._job(query.get("job_id"))
 
     def _job_list(self, req, query):
-        expand = query.get("expand_tasks") == "true"
+        """Jobs in pages of ``limit`` (default 20, at most 100); ``name`` is an exact,
+        case-insensitive filter."""
+        offset, limit = _page(query, 20, 100)
+        expand, name = _flag(query, "expand_tasks"), (query.get("name") or "").lower()
         with self._lock:
             jobs = [dict(j, settings={k: v for k, v in j["settings"].items()
                                       if expand or k != "tasks"})
                     for j in self._jobs.values()
-                    if not query.get("name") or j["settings"].get("name") == query["name"]]
-        return {"jobs": jobs, "has_more": False}
+                    if not name or (j["settings"].get("name") or "").lower() == name]
+        return _paged("jobs", jobs, offset, limit)
+
+    def _job_delete(self, req, query):
+        job = self._job(req.get("job_id"))
+        with self._lock:
+            self._jobs.pop(job["job_id"], None)
+            self._save_jobs()
+        return {}
 
     def _run(self, run_id):
         try:
             return self._runs[int(run_id)]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ApiError(404, "Run %s does not exist." % run_id) from exc
+            raise ApiError(400, "Run %s does not exist." % run_id) from exc
 
     def _run_now(self, req, query):
         job = self._job(req.get("job_id"))
-        token = req.get("idempotency_token")
-        if token is not None and (not isinstance(token, str) or len(token) > 64):
-            raise ApiError(400, "idempotency_token must be a string of at most 64 characters",
-                           "INVALID_PARAMETER_VALUE")
+        token = _idempotency_token(req)
         given = check_job_parameters(req.get("job_parameters"))
+        return self._start_run(job["job_id"], job["settings"], given, token, "JOB_RUN")
+
+    def _run_submit(self, req, query):
+        """A one-time run of the tasks given (runs/submit): no saved job; its run has a job
+        id of its own, as on a workspace, that jobs/get does not know."""
+        token = _idempotency_token(req)
+        settings = check_settings({"name": req.get("run_name"), "tasks": req.get("tasks")})
+        return {"run_id": self._start_run(None, settings, {}, token, "SUBMIT_RUN")["run_id"]}
+
+    def _start_run(self, job_id, settings, given, token, run_type):
         with self._lock:  # everything is checked: the token is stored with its run, not before
             self._purge()
             if token and token in self._tokens:  # a retried request never starts a second run
@@ -251,18 +318,18 @@ class JobsMixin:
                 raise ApiError(400, "The run started with idempotency token %s (run %s) was "
                                "deleted: use a new token" % (token, self._deleted_tokens[token]),
                                "INVALID_PARAMETER_VALUE")
-            settings = job["settings"]
             params = {p["name"]: p.get("default") for p in settings.get("parameters") or []}
             params.update(given)
+            job_id = job_id or self._new_id()
             run_id = self._new_id()
             tasks = [{"task_key": t["task_key"], "run_id": self._new_id(), "attempt_number": 0,
                       "depends_on": t.get("depends_on") or [], "sql_task": t.get("sql_task"),
                       "state": {"life_cycle_state": "PENDING", "state_message": ""}}
                      for t in settings["tasks"]]
-            run = {"job_id": job["job_id"], "run_id": run_id, "number_in_job": run_id,
+            run = {"job_id": job_id, "run_id": run_id, "number_in_job": run_id,
                    "run_name": settings.get("name") or "Untitled",
-                   "creator_user_name": "local", "trigger": "ONE_TIME", "run_type": "JOB_RUN",
-                   "run_page_url": "%s/#job/%s/run/%s" % (self.url, job["job_id"], run_id),
+                   "creator_user_name": "local", "trigger": "ONE_TIME", "run_type": run_type,
+                   "run_page_url": "%s/#job/%s/run/%s" % (self.url, job_id, run_id),
                    "state": {"life_cycle_state": "PENDING", "state_message": ""},
                    "start_time": now_ms(), "end_time": 0, "setup_duration": 0,
                    "execution_duration": 0, "cleanup_duration": 0, "run_duration": 0,
@@ -271,7 +338,8 @@ class JobsMixin:
                        {"type": "ORIGINAL", "start_time": now_ms(), "end_time": 0,
                         "state": {"life_cycle_state": "PENDING"},
                         "task_run_ids": [t["run_id"] for t in tasks]}]}
-            self._runs[run_id] = {"run": run, "params": params, "cancel": threading.Event()}
+            self._runs[run_id] = {"run": run, "params": params, "cancel": threading.Event(),
+                                  "outputs": {}}  # task run id -> what get-output tells
             if token:
                 self._tokens[token] = run_id
         keys = {t["task_key"] for t in tasks}
@@ -328,7 +396,8 @@ class JobsMixin:
                 with self._lock:
                     task.update(start_time=start, state={"life_cycle_state": "RUNNING",
                                                          "state_message": ""})
-                state = self._run_task(task, entry["params"], entry["cancel"])
+                state = self._run_task(task, entry["params"], entry["cancel"],
+                                       entry["outputs"].setdefault(task["run_id"], {}))
             with self._lock:
                 task.update(state=state, start_time=start, end_time=now_ms(),
                             execution_duration=now_ms() - start)
@@ -346,8 +415,9 @@ class JobsMixin:
             run.update(end_time=now_ms(), run_duration=now_ms() - run["start_time"],
                        execution_duration=now_ms() - run["start_time"])
 
-    def _run_task(self, task, params, cancel):
-        """Run the SQL file of a sql_task: CREATE OR REPLACE TABLE / INSERT INTO statements."""
+    def _run_task(self, task, params, cancel, output):
+        """Run the SQL file of a sql_task: CREATE OR REPLACE TABLE / INSERT INTO statements.
+        The file's text goes to ``output`` (runs/get-output answers it)."""
         path = ((task.get("sql_task") or {}).get("file") or {}).get("path")
         if self.task_delay and cancel.wait(self.task_delay):  # tests: a slow task, canceled
             return {"life_cycle_state": "TERMINATED", "result_state": "CANCELED",
@@ -360,7 +430,8 @@ class JobsMixin:
             if os.path.commonpath([root, full]) != root or "\x00" in path:
                 raise ValueError("the sql_task file %s is outside the data root" % path)
             with open(full, encoding="utf-8") as handle:
-                script = re.sub(r"--[^\n]*", "", handle.read())
+                output["query_text"] = handle.read()
+            script = re.sub(r"--[^\n]*", "", output["query_text"])
             for sql in filter(None, (s.strip() for s in re.split(r";\s*(?:\n|$)", script))):
                 match, mode = next(((p.match(sql), m) for p, m in _SCRIPT if p.match(sql)),
                                    (None, None))
@@ -392,15 +463,62 @@ class JobsMixin:
         with self._lock:
             return _with_status(self._run(query.get("run_id"))["run"])
 
+    def _run_output(self, req, query):
+        """The output of one task run; a job run's tasks each have theirs, as on a
+        workspace (the job run's id is refused)."""
+        run_id = query.get("run_id")
+        with self._lock:
+            if str(run_id).isdigit() and int(run_id) in self._runs:
+                raise ApiError(400, "Retrieving the output of runs with multiple tasks is not "
+                               "supported. Please retrieve the output of each individual task "
+                               "run instead.")
+            found = next(((e, t) for e in self._runs.values() for t in e["run"]["tasks"]
+                          if str(t["run_id"]) == str(run_id)), None)
+            if found is None:
+                raise ApiError(400, "Run %s does not exist." % run_id)
+            entry, task = found
+            run, output = entry["run"], dict(entry["outputs"].get(task["run_id"]) or {})
+            meta = _with_status(dict(
+                task, job_id=run["job_id"], job_run_id=run["run_id"], run_name=task["task_key"],
+                number_in_job=run["number_in_job"], creator_user_name=run["creator_user_name"],
+                run_type=run["run_type"], trigger=run["trigger"], run_page_url="%s/#job/%s/run/%s"
+                % (self.url, run["job_id"], task["run_id"])))
+        answer = {"metadata": meta}
+        state = task["state"]
+        if state.get("life_cycle_state") in DONE and state.get("result_state") != "SUCCESS":
+            answer["error"] = state.get("state_message") or state.get("result_state")
+        if "query_text" in output:
+            answer["sql_output"] = {"file_output": {
+                "query_text": output["query_text"],
+                "warehouse_id": (task.get("sql_task") or {}).get("warehouse_id")}}
+        return answer
+
     def _run_list(self, req, query):
+        """Runs, the latest first, in pages of ``limit`` (default 20, at most 25; 0 is 25);
+        the tasks only with ``expand_tasks``."""
+        offset, limit = _page(query, 20, 25, zero=25)
+        active, completed = _flag(query, "active_only"), _flag(query, "completed_only")
+        if active and completed:
+            raise ApiError(400, "active_only and completed_only cannot both be true")
+        try:
+            since, until = (int(query.get(k) or d) for k, d in (
+                ("start_time_from", 0), ("start_time_to", 2**63)))
+        except ValueError as exc:
+            raise ApiError(400, "start_time_from and start_time_to are times in ms") from exc
         with self._lock:
             runs = [_with_status(e["run"]) for e in self._runs.values()
-                    if not query.get("job_id") or str(e["run"]["job_id"]) == query["job_id"]]
-        if str(query.get("active_only", "")).lower() == "true":
+                    if (not query.get("job_id") or str(e["run"]["job_id"]) == query["job_id"])
+                    and query.get("run_type", e["run"]["run_type"]) == e["run"]["run_type"]
+                    and since <= e["run"]["start_time"] <= until]
+        if active:
             runs = [r for r in runs if r["status"]["state"] != "TERMINATED"]
-        if str(query.get("completed_only", "")).lower() == "true":
+        if completed:
             runs = [r for r in runs if r["status"]["state"] == "TERMINATED"]
-        return {"runs": sorted(runs, key=lambda r: -r["run_id"]), "has_more": False}
+        if not _flag(query, "expand_tasks"):
+            for run in runs:
+                run.pop("tasks", None)
+        runs.sort(key=lambda r: (-r["start_time"], -r["run_id"]))
+        return _paged("runs", runs, offset, limit)
 
     def _run_repair(self, req, query):
         entry = self._run(req.get("run_id"))
@@ -431,6 +549,7 @@ class JobsMixin:
             repair_id = self._new_id()
             for task in run["tasks"]:
                 if task["task_key"] in keys:
+                    entry["outputs"].pop(task["run_id"], None)  # that task run is gone
                     task.update(run_id=self._new_id(), attempt_number=task["attempt_number"] + 1,
                                 state={"life_cycle_state": "PENDING", "state_message": ""})
             entry["cancel"].clear()
@@ -444,4 +563,32 @@ class JobsMixin:
 
     def _run_cancel(self, req, query):
         self._run(req.get("run_id"))["cancel"].set()
+        return {}
+
+    def _run_cancel_all(self, req, query):
+        """The active runs of ``job_id`` end CANCELED; ``all_queued_runs`` alone cancels the
+        queued runs of the workspace (a local run never queues: none)."""
+        job_id, queued = req.get("job_id"), req.get("all_queued_runs") is True
+        if job_id is None and not queued:
+            raise ApiError(400, "Either job_id or all_queued_runs must be given")
+        job_id = None if job_id is None else self._job(job_id)["job_id"]
+        with self._lock:
+            for entry in self._runs.values():
+                life = entry["run"]["state"]["life_cycle_state"]
+                if (job_id is None and life == "QUEUED") or \
+                        (entry["run"]["job_id"] == job_id and life not in DONE):
+                    entry["cancel"].set()
+        return {}
+
+    def _run_delete(self, req, query):
+        """A run that ended is forgotten (its idempotency token then answers an error, as
+        the Jobs API says); an active one is refused."""
+        entry = self._run(req.get("run_id"))
+        with self._lock:
+            run = entry["run"]
+            if run["state"]["life_cycle_state"] not in DONE:
+                raise ApiError(400, "Run %s is active: cancel it before deleting it."
+                               % run["run_id"], "INVALID_STATE")
+            self._runs.pop(run["run_id"], None)
+            self._purge()  # moves its token to the deleted ones
         return {}

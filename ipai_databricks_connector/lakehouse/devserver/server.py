@@ -1,6 +1,7 @@
 """The local Databricks REST API server: HTTP plumbing, authentication, routing, faults on
 demand and bounded state. The API areas are mixins: ``statements`` (Statement Execution
-API 2.0), ``jobs`` (Jobs 2.1), ``warehouses`` (SQL warehouses, clusters)."""
+API 2.0), ``jobs`` (Jobs 2.1/2.2), ``warehouses`` (SQL warehouses, clusters); the SCIM
+``Me`` of its one user is here."""
 
 import contextlib
 import json
@@ -21,6 +22,7 @@ from .errors import ApiError
 
 _logger = logging.getLogger(__name__)
 _ROUTES = [*statements.ROUTES, *jobs.ROUTES, *warehouses.ROUTES,
+           ("GET", r"/api/2\.0/preview/scim/v2/Me", "_me"),
            ("POST", r"/ipai-test/faults", "_test_faults"),
            ("POST", r"/ipai-test/expire-links", "_test_expire")]
 
@@ -85,6 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 WORKSPACE_ID = "1000000000000000"  # the workspace (org) id this server answers with
+USER_ID = "1000000000000001"  # the SCIM id of its one user, "local"
 
 
 class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
@@ -254,6 +257,15 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                                                      - 10 * self.keep_runs)]:
             del self._deleted_tokens[token]  # bounded too: the oldest go first
 
+
+    # --- the workspace's user --------------------------------------------------------------
+    def _me(self, req, query):
+        """SCIM ``Me``: the one user the token stands for, the creator of jobs and runs
+        (tools call it first to check a token)."""
+        return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:workspace:2.0:User"],
+                "id": USER_ID, "userName": "local", "displayName": "local", "active": True,
+                "emails": [], "groups": [], "entitlements": []}
 
     # --- test control (bearer auth, for a server in another process) ----------------------
     def _test_faults(self, req, query):

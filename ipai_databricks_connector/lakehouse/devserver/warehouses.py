@@ -162,6 +162,7 @@ class WarehousesMixin:
                 "max_num_clusters": 1, "num_clusters": 1 if state == "RUNNING" else 0,
                 "warehouse_type": "PRO", "enable_serverless_compute": True,
                 "creator_name": "local", "auto_stop_mins": auto_stop,
+                "health": {"status": "HEALTHY"} if state == "RUNNING" else {},
                 "odbc_params": {"hostname": host, "port": port, "protocol": public.scheme,
                                 "path": "/sql/1.0/warehouses/%s" % self.warehouse_id}}
 
