@@ -278,6 +278,27 @@ class TestApiServerWithTheSdk(BaseCase):
         self.assertEqual(status.error.error_code, sql.ServiceErrorCode.BAD_REQUEST)
         self.assertRegex(status.error.message, r"^\[DIVIDE_BY_ZERO\] ")
 
+    def test_past_the_memory_for_results_the_oldest_are_closed(self):
+        def run():
+            return self.execute("SELECT * FROM lab.gold.typed ORDER BY id",
+                                disposition=sql.Disposition.EXTERNAL_LINKS,
+                                format=sql.Format.ARROW_STREAM)
+
+        first = run()
+        size = first.manifest.total_byte_count
+        self.addCleanup(setattr, self.server, "result_bytes", 1 << 30)
+        self.server.result_bytes = int(size * 1.5)  # room for one result, not two
+        second, third = run(), run()
+        get = self.w.statement_execution.get_statement
+        self.assertEqual(get(first.statement_id).status.state, sql.StatementState.CLOSED)
+        for kept in (second, third):
+            self.assertEqual(get(kept.statement_id).status.state,
+                             sql.StatementState.SUCCEEDED)
+        link = self.w.statement_execution.get_statement_result_chunk_n(
+            second.statement_id, 2).external_links[0]
+        table = ipc.open_stream(requests.get(link.external_link, timeout=10).content).read_all()
+        self.assertEqual(table.column("id").to_pylist(), list(range(20, 25)))
+
     # -- jobs -----------------------------------------------------------------------------
 
     def create_job(self, name, path):

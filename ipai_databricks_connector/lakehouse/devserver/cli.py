@@ -29,6 +29,9 @@ def main(argv=None):
     parser.add_argument("--auto-stop-seconds", type=float,
                         help="seconds idle before auto-stop, replacing the minutes' length "
                         "(tests and demos); auto_stop_mins 0 still means never")
+    parser.add_argument("--result-memory-mb", type=float, default=1024,
+                        help="memory for kept results: past it, the oldest results are "
+                        "CLOSED before their hour is up (default 1024)")
     parser.add_argument("--test-endpoints", action="store_true",
                         help="enable the /ipai-test/ fault-injection endpoints (tests only)")
     args = parser.parse_args(argv)
@@ -42,7 +45,8 @@ def main(argv=None):
         test_endpoints=args.test_endpoints,
         warehouse_state="STOPPED" if args.warehouse_stopped else "RUNNING",
         warehouse_start_seconds=args.warehouse_start_seconds,
-        auto_stop_mins=args.auto_stop_mins, auto_stop_seconds=args.auto_stop_seconds).start()
+        auto_stop_mins=args.auto_stop_mins, auto_stop_seconds=args.auto_stop_seconds,
+        result_bytes=int(args.result_memory_mb * 1024 * 1024)).start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

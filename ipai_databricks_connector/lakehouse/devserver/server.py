@@ -28,6 +28,7 @@ _ROUTES = [*statements.ROUTES, *jobs.ROUTES, *warehouses.ROUTES,
 
 
 IDLE_SECONDS = 60
+RESULT_BYTES = 1 << 30
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -99,12 +100,13 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                  public_url=None, test_endpoints=False, keep_runs=1000,
                  warehouse_state="RUNNING", warehouse_start_seconds=1.0,
                  warehouse_stop_seconds=0.5, auto_stop_mins=120, auto_stop_seconds=None,
-                 idle_seconds=IDLE_SECONDS):
+                 idle_seconds=IDLE_SECONDS, result_bytes=RESULT_BYTES):
         self.root, self.token, self.warehouse_id = str(root), token, warehouse_id
         self.idle_seconds = float(idle_seconds)
         self.lake = LocalLakehouse(root, storage_options)
         self.chunk_rows, self.link_ttl = max(1, int(chunk_rows)), float(link_ttl)
         self.inline_limit, self.result_ttl = statements.INLINE_LIMIT, 3600.0
+        self.result_bytes = int(result_bytes)  # kept results' encoded chunks, at most
         self.pending_delay = 0.0  # seconds a statement waits "for the warehouse" (tests cancel)
         self.run_delay = 0.0  # seconds a statement stays RUNNING before its query (tests)
         self.task_delay = 0.0  # seconds a job task stays RUNNING before its SQL (tests cancel)
@@ -241,6 +243,16 @@ class DatabricksApiServer(statements.StatementsMixin, jobs.JobsMixin,
                 old.state, old.chunks = "CLOSED", []
             if old.done.is_set() and old.created < now - 2 * self.result_ttl:
                 del self._statements[sid]
+        # Past the memory for results, the oldest are CLOSED first: a server reading the
+        # same million rows every minute would otherwise hold an hour of them.
+        kept = sorted((st for st in self._statements.values() if st.state == "SUCCEEDED"),
+                      key=lambda st: st.created)
+        held = sum(c["byte_count"] for st in kept for c in st.chunks)
+        for old in kept:
+            if held <= self.result_bytes:
+                break
+            held -= sum(c["byte_count"] for c in old.chunks)
+            old.state, old.chunks = "CLOSED", []
         for token, link in list(self._links.items()):
             if link["expires"] < now - self.result_ttl or link["statement"] not in \
                     self._statements:
