@@ -81,6 +81,34 @@ def table_not_found(name):
         "schema and catalog." % _ticks(name))
 
 
+# delta-rs's commit conflicts, as Databricks names them (all SQLSTATE 2D521)
+_DELTA_CONFLICTS = [
+    ("added new data", "DELTA_CONCURRENT_APPEND", "ConcurrentAppendException: Files were "
+     "added to the table by a concurrent update."),
+    ("deleted data this operation read", "DELTA_CONCURRENT_DELETE_READ",
+     "ConcurrentDeleteReadException: This transaction attempted to read one or more files "
+     "that were deleted by a concurrent update."),
+    ("deleted the same data", "DELTA_CONCURRENT_DELETE_DELETE",
+     "ConcurrentDeleteDeleteException: This transaction attempted to delete one or more "
+     "files that were deleted by a concurrent update."),
+    ("Metadata changed", "DELTA_METADATA_CHANGED", "MetadataChangedException: The metadata "
+     "of the Delta table has been changed by a concurrent update."),
+    ("Protocol changed", "DELTA_PROTOCOL_CHANGED", "ProtocolChangedException: The protocol "
+     "version of the Delta table has been changed by a concurrent update."),
+]
+
+
+def delta_conflict(exc, name):
+    """A delta-rs ``CommitFailedError`` (another writer committed to ``name`` first) as
+    Databricks' concurrency error: the write can be run again."""
+    text = str(exc)
+    klass, message = next(((k, m) for key, k, m in _DELTA_CONFLICTS if key in text),
+                          ("DELTA_CONCURRENT_TRANSACTION", "ConcurrentTransactionException: "
+                           "A concurrent transaction committed first."))
+    return LocalSQLError(klass, "2D521", "%s Table %s. Please try the operation again."
+                         % (message, _ticks(name)))
+
+
 def from_duckdb(exc, names=None):
     """A DuckDB error as a :class:`LocalSQLError`; ``names`` maps registered names back to
     the names the SQL wrote."""

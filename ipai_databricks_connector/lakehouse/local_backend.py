@@ -14,6 +14,7 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import CommitFailedError
 
 from . import dialect, pruning, sandbox
 from .sql import is_identifier, qualify
@@ -569,6 +570,8 @@ class LocalLakehouse:
                             partition_by=partition_by, storage_options=self.storage_options,
                             commit_properties=commit,
                             schema_mode="overwrite" if mode == "overwrite" else None)
+        except CommitFailedError as exc:  # another writer committed to the table first
+            raise dialect.delta_conflict(exc, name) from None
         except Exception:
             if pump and pump.error is not None:
                 # the query's own error, not delta-rs's wrapping of it (a Python traceback)

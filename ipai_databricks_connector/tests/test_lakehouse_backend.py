@@ -25,6 +25,23 @@ class TestLocalLakehouse(BaseCase):
         self.assertEqual([h["version"] for h in self.lake.history("demo.gold.t")], [1, 0])
         self.assertEqual(self.lake.list_tables(), ["demo.gold.t"])
 
+    def test_a_write_that_loses_a_race_is_a_databricks_concurrency_error(self):
+        self.lake.write_table("demo.silver.t", pa.table({"q": [1]}))
+        schema = pa.schema([("q", pa.int64())])
+
+        def rows():  # another job overwrites the table while this one computes its rows
+            self.lake.write_table("demo.silver.t", pa.table({"q": [2]}))
+            yield pa.record_batch([pa.array([3])], schema=schema)
+
+        with self.assertRaises(LocalSQLError) as caught:
+            self.lake.write_table("demo.silver.t", pa.RecordBatchReader.from_batches(
+                schema, rows()))
+        self.assertRegex(str(caught.exception),
+                         r"^\[DELTA_CONCURRENT_\w+\] .*`demo`.`silver`.`t`.* try the "
+                         r"operation again\. SQLSTATE: 2D521$")
+        self.assertEqual(self.lake.execute("SELECT q FROM demo.silver.t").read_all()
+                         .column("q").to_pylist(), [2], "the first writer's rows stand")
+
     def test_injection_stays_literal(self):
         self.lake.write_table("demo.gold.t", pa.table({"name": ["a", "x' OR '1'='1"]}))
         out = self.lake.execute("SELECT name FROM demo.gold.t WHERE name = :n AND ':n' = ':n'",
