@@ -27,7 +27,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
-from . import errors, sandbox, spark_hash
+from . import errors, functions, sandbox, spark_hash
 from .sql import qualify, unparen
 
 _SHOW_TABLES = re.compile(
@@ -414,6 +414,45 @@ def _decimal_type(precision, scale):
     return exp.DataType.build("DECIMAL(%d, %d)" % (precision, scale))
 
 
+_INTEGRAL = (exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
+             exp.DataType.Type.BIGINT)
+_FRACTIONAL = (exp.DataType.Type.DECIMAL, exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+_TIMESTAMPS = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPLTZ,
+               exp.DataType.Type.TIMESTAMPTZ)
+
+
+def _known_type(node, columns):
+    """The Databricks type of ``node`` when sure (a literal, a typed column, a cast)."""
+    node = unparen(node)
+    while isinstance(node, exp.Neg):
+        node = unparen(node.this)
+    if isinstance(node, exp.Column):
+        return columns(node)
+    if type(node) is exp.Cast:
+        return node.to
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = str(node.this)
+        return exp.DataType.build("DOUBLE" if re.search(r"[eE]|[dD]$", text) else
+                                  "DECIMAL" if "." in text else "BIGINT")
+    if isinstance(node, exp.Div):
+        return exp.DataType.build("DOUBLE")
+    return None
+
+
+def _ansi_cast(node, columns):
+    """A cast as Databricks does it where DuckDB differs: a fractional number to an
+    integer is truncated (DuckDB rounds), a timestamp to a string has no offset (DuckDB
+    writes ``+00``)."""
+    source = _known_type(node.this, columns)
+    if source is None or node.to is None:
+        return
+    if node.to.this in _INTEGRAL and source.this in _FRACTIONAL:
+        node.set("this", exp.Anonymous(this="trunc", expressions=[node.this]))
+    elif node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) \
+            and source.this in _TIMESTAMPS:
+        node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("TIMESTAMP")))
+
+
 def _typed(tree, schemas):
     """Rewrites that need the tables' types (``schemas``: {registered name: {column:
     DataType}}), done only where the operand types are sure: decimal ``*`` and the
@@ -458,6 +497,8 @@ def _typed(tree, schemas):
                                             to=_decimal_type(38, second)))
         node.replace(exp.Cast(this=exp.Paren(this=node.copy()),
                               to=_decimal_type(precision, scale)))
+    for node in list(tree.find_all(exp.Cast)):
+        _ansi_cast(node, columns)
     for call in list(tree.find_all(exp.Anonymous)) if schemas is not None else ():
         if str(call.this).lower() == "hash" and call.expressions:
             murmur = spark_hash.spark_hash(call, columns)
@@ -520,6 +561,11 @@ def _generate(tree, schemas=None):
     tree = _group_modifiers(tree)
     tree = _typed(tree, schemas)
     tree = _try_to_timestamp(tree)
+    try:
+        tree = functions.rewrite(tree)
+    except functions.Refused as exc:
+        raise SQLNotTranspilable("This Databricks SQL has no local (DuckDB) equivalent: %s"
+                                 % exc) from None
     tree = _functions(tree)
     tree = _ansi_division(tree)
     tree = _intervals(tree)

@@ -21,6 +21,7 @@ from . import (
     test_databricks_warehouse,
     test_lakehouse_backend,
     test_lakehouse_dialect,
+    test_lakehouse_functions,
     test_lakehouse_pgload,
     test_lakehouse_projection,
     test_lakehouse_pruning,
