@@ -558,6 +558,7 @@ def _output_names(tree):
 
 def _generate(tree, schemas=None):
     names = _output_names(tree)
+    tree = functions.databricks_timestamps(tree)
     tree = _group_modifiers(tree)
     tree = _typed(tree, schemas)
     tree = _try_to_timestamp(tree)

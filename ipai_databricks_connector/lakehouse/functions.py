@@ -62,6 +62,29 @@ def _date(node):
     return _cast(node, "DATE")
 
 
+def _tz(node):
+    """A wall time read in the session's zone (UTC) as Databricks' TIMESTAMP, an instant
+    (DuckDB's TIMESTAMPTZ): a naive result would be a TIMESTAMP_NTZ column."""
+    return _cast(node, "TIMESTAMPTZ")
+
+
+# parsed from Databricks SQL, a plain TIMESTAMP type comes from to_timestamp(s) and
+# timestamp(s) only (CAST AS TIMESTAMP is TIMESTAMPTZ, AS TIMESTAMP_NTZ is TIMESTAMPNTZ)
+_NAIVE = exp.DataType.Type.TIMESTAMP
+
+
+def databricks_timestamps(tree):
+    """``tree`` with the casts to_timestamp() and timestamp() stand for giving Databricks'
+    TIMESTAMP (an instant), as ``CAST(... AS TIMESTAMP)`` does. Run on the parsed tree,
+    before the rewrites add casts of their own."""
+    for cast in list(tree.find_all(exp.Cast)):
+        # to_utc_timestamp / from_utc_timestamp hold a wall time (their own naive cast)
+        if cast.to is not None and cast.to.this == _NAIVE and not isinstance(
+                cast.parent, (exp.FromTimeZone, exp.AtTimeZone)):
+            cast.set("to", exp.DataType.build("TIMESTAMPTZ"))
+    return tree
+
+
 def _unit(node):
     unit = node.args.get("unit")
     if isinstance(unit, (exp.Var, exp.Identifier, exp.Column)):
@@ -74,8 +97,8 @@ def _date_trunc(node):
     if not unit:
         raise Refused("date_trunc needs a literal unit")
     if unit not in _TS_UNITS:
-        return _cast(exp.Null(), "TIMESTAMP")  # Databricks: NULL for an unknown unit
-    return _call("date_trunc", exp.Literal.string(_TS_UNITS[unit]), _ts(node.this))
+        return _cast(exp.Null(), "TIMESTAMPTZ")  # Databricks: NULL for an unknown unit
+    return _tz(_call("date_trunc", exp.Literal.string(_TS_UNITS[unit]), _ts(node.this)))
 
 
 def _trunc(node):
@@ -194,7 +217,7 @@ def _from_utc(node):
     value = unparen(node.this)
     value = value.this if type(value) is exp.Cast else value
     utc = _call("timezone", exp.Literal.string("UTC"), _ts(_plain(value)))
-    return _call("timezone", node.args.get("zone"), utc)
+    return _tz(_call("timezone", node.args.get("zone"), utc))
 
 
 _EXTRACT = {
@@ -323,8 +346,15 @@ def _unix_timestamp(node):
         node.set("format", exp.Literal.string(format_time(fmt, dialect.TIME_MAPPING,
                                                           dialect.TIME_TRIE)))
     _check_parse_format(node, "unix_timestamp")
-    value = exp.StrToTime(this=node.this, format=node.args.get("format")) \
-        if node.args.get("format") is not None else _ts(node.this)
+    value = _ts(node.this)
+    if node.args.get("format") is not None:
+        # a string is parsed with the pattern; a TIMESTAMP or DATE is taken as it is
+        value = exp.Case(ifs=[exp.If(
+            this=exp.EQ(this=_call("typeof", node.this.copy()),
+                        expression=exp.Literal.string("VARCHAR")),
+            true=exp.StrToTime(this=_cast(node.this.copy(), "VARCHAR"),
+                               format=node.args.get("format")))],
+            default=_tz(node.this.copy()))
     return _cast(_call("floor", _call("epoch", value)), "BIGINT")
 
 
@@ -542,6 +572,11 @@ def rewrite(tree):
             node.set("this", _date(_plain(node.this)))
         elif isinstance(node, _TS_ARG) and not isinstance(node.this, exp.Cast):
             node.set("this", _ts(_plain(node.this)))
+        if isinstance(node, (exp.StrToTime, exp.FromTimeZone, exp.TimestampFromParts)) \
+                and not (isinstance(node.parent, exp.Cast) and node.parent.to is not None
+                         and node.parent.to.this != _NAIVE):
+            node.replace(_tz(node.copy()))  # Databricks' TIMESTAMP, not TIMESTAMP_NTZ
+            continue
         if isinstance(node, exp.ConcatWs) and len(node.expressions) == 1:
             node.replace(exp.Literal.string(""))  # concat_ws(sep): the empty string
         elif isinstance(node, exp.JSONExtract) and node.args.get("variant_extract"):
@@ -562,4 +597,4 @@ def rewrite(tree):
     return tree
 
 
-__all__ = ["Refused", "java_format", "rewrite"]
+__all__ = ["Refused", "databricks_timestamps", "java_format", "rewrite"]

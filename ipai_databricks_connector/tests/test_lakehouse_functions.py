@@ -16,6 +16,11 @@ from ..lakehouse import dialect
 from ..lakehouse.local_backend import LocalLakehouse
 
 DOCS = "https://docs.databricks.com/aws/en/sql/language-manual/functions/"
+TIMESTAMP = pa.timestamp("us", tz="UTC")  # Databricks' TIMESTAMP (not TIMESTAMP_NTZ)
+
+
+def utc(*parts):
+    return dt.datetime(*parts, tzinfo=dt.UTC)
 
 
 class TestLakehouseFunctions(BaseCase):
@@ -70,20 +75,22 @@ class TestLakehouseFunctions(BaseCase):
         self.assertDocumented("SELECT to_date('2009-07-30 04:17:52')", dt.date(2009, 7, 30),
                               pa.date32())
         self.assertDocumented("SELECT to_date('2016-12-31', 'yyyy-MM-dd')", dt.date(2016, 12, 31))
+        # a TIMESTAMP is an instant (DuckDB's TIMESTAMPTZ), shown in the session's UTC; a
+        # naive value would be a TIMESTAMP_NTZ column
         self.assertDocumented("SELECT to_timestamp('2016-12-31 00:12:00')",
-                              dt.datetime(2016, 12, 31, 0, 12))
+                              utc(2016, 12, 31, 0, 12), TIMESTAMP)
         self.assertDocumented("SELECT to_timestamp('2016-12-31', 'yyyy-MM-dd')",
-                              dt.datetime(2016, 12, 31))
+                              utc(2016, 12, 31))
         self.assertDocumented("SELECT timestamp('2020-04-30 12:25:13.45')",
-                              dt.datetime(2020, 4, 30, 12, 25, 13, 450000))
+                              utc(2020, 4, 30, 12, 25, 13, 450000))
         # DOCS date_trunc (a TIMESTAMP, from a string too)
         at = "'2015-03-05T09:32:05.359'"
-        self.assertDocumented("SELECT date_trunc('YEAR', %s)" % at, dt.datetime(2015, 1, 1))
-        self.assertDocumented("SELECT date_trunc('MM', %s)" % at, dt.datetime(2015, 3, 1))
-        self.assertDocumented("SELECT date_trunc('DD', %s)" % at, dt.datetime(2015, 3, 5))
-        self.assertDocumented("SELECT date_trunc('HOUR', %s)" % at, dt.datetime(2015, 3, 5, 9))
+        self.assertDocumented("SELECT date_trunc('YEAR', %s)" % at, utc(2015, 1, 1), TIMESTAMP)
+        self.assertDocumented("SELECT date_trunc('MM', %s)" % at, utc(2015, 3, 1))
+        self.assertDocumented("SELECT date_trunc('DD', %s)" % at, utc(2015, 3, 5))
+        self.assertDocumented("SELECT date_trunc('HOUR', %s)" % at, utc(2015, 3, 5, 9))
         self.assertDocumented("SELECT date_trunc('MILLISECOND', '2015-03-05T09:32:05.123456')",
-                              dt.datetime(2015, 3, 5, 9, 32, 5, 123000))
+                              utc(2015, 3, 5, 9, 32, 5, 123000))
         # DOCS trunc (a DATE; an unknown unit is NULL)
         self.assertDocumented("SELECT trunc('2019-08-04', 'week')", dt.date(2019, 7, 29),
                               pa.date32())
@@ -165,9 +172,19 @@ class TestLakehouseFunctions(BaseCase):
                               1460073600, pa.int64())
         # DOCS from_utc_timestamp, to_utc_timestamp
         self.assertDocumented("SELECT from_utc_timestamp('2016-08-31', 'Asia/Seoul')",
-                              dt.datetime(2016, 8, 31, 9))
+                              utc(2016, 8, 31, 9), TIMESTAMP)
         self.assertDocumented("SELECT to_utc_timestamp('2016-08-31', 'Asia/Seoul')",
-                              dt.datetime(2016, 8, 30, 15))
+                              utc(2016, 8, 30, 15), TIMESTAMP)
+        # a TIMESTAMP column keeps its zone through both, and unix_timestamp takes it as
+        # it is (it was parsed as a string: an error)
+        self.assertDocumented("SELECT from_utc_timestamp(at, 'Asia/Manila') FROM "
+                              "lab.gold.prices LIMIT 1", utc(2020, 1, 1, 18), TIMESTAMP)
+        self.assertDocumented("SELECT date_trunc('MONTH', at) FROM lab.gold.prices LIMIT 1",
+                              utc(2020, 1, 1), TIMESTAMP)
+        self.assertDocumented("SELECT unix_timestamp(at) FROM lab.gold.prices LIMIT 1",
+                              1577872800, pa.int64())
+        self.assertDocumented("SELECT make_timestamp(2014, 12, 28, 6, 30, 45.887)",
+                              utc(2014, 12, 28, 6, 30, 45, 887000), TIMESTAMP)
 
     def test_strings(self):
         # DOCS concat_ws, split, split_part, regexp_extract, regexp_replace, initcap
