@@ -186,7 +186,7 @@ def check_select(sql):
     for table in tree.find_all(exp.Table):
         if time_travel(table):  # checked now; resolved against the Delta log when it runs
             table.set("version", None)
-    return check_duckdb(_generate(tree))
+    return check_duckdb(_generate(tree, sql=sql))
 
 
 def check_duckdb(text):
@@ -537,7 +537,7 @@ def _group_modifiers(tree):
     return tree
 
 
-def _output_names(tree):
+def _output_names(tree, sql=None):
     """``[(select, position, name, text)]`` of the unnamed output columns: a rewrite below
     must not rename them (``hash(s)`` stays ``hash(s)``)."""
     select = tree
@@ -549,15 +549,70 @@ def _output_names(tree):
     for position, node in enumerate(select.expressions):
         if isinstance(node, (exp.Alias, exp.Column, exp.Star)):
             continue
-        name = node.sql(dialect="databricks", normalize_functions="lower")
-        if isinstance(node, exp.Binary):
-            name = "(%s)" % name
-        found.append((select, position, name, node.sql()))
+        found.append((select, position, spark_name(node, sql), node.sql()))
     return found
 
 
-def _generate(tree, schemas=None):
-    names = _output_names(tree)
+# sqlglot reads these synonyms as one function; Spark names a column by the one written
+# (the arguments in the same order)
+_SYNONYMS = {"nvl": "coalesce", "ifnull": "coalesce", "len": "length",
+             "char_length": "length", "character_length": "length", "lcase": "lower",
+             "ucase": "upper", "pow": "power", "ceiling": "ceil", "dateadd": "date_add",
+             "now": "current_timestamp", "approx_percentile": "percentile_approx",
+             "sha1": "sha", "iff": "if", "substr": "substring", "array_agg": "collect_list"}
+
+
+def spark_name(node, sql=None):
+    """The name Databricks gives an output column without an alias, as Spark's
+    ``toPrettySQL`` writes it: functions in lower case as written (``nvl``, not sqlglot's
+    ``coalesce``; ``sql`` is the text parsed), string literals unquoted, column qualifiers
+    dropped, every operator in parentheses, ``count(*)`` as ``count(1)`` (``SELECT region,
+    count(*)`` has the columns ``region`` and ``count(1)``)."""
+    node = node.copy()
+    for sub in reversed(list(node.walk())):  # innermost first
+        new = None
+        written = _written_name(sub, sql)
+        if written:
+            text = sub.sql(dialect="databricks", normalize_functions="lower")
+            new = exp.Var(this=written + text[len(_SYNONYMS[written]):])
+        elif isinstance(sub, exp.Count) and isinstance(sub.this, exp.Star):
+            sub.set("this", exp.Literal.number(1))
+        elif isinstance(sub, exp.Literal) and sub.is_string:
+            new = exp.Var(this=sub.this)
+        elif isinstance(sub, exp.Column) and sub.table:
+            new = exp.Column(this=sub.this.copy())
+        elif isinstance(sub, exp.DPipe):
+            new = exp.Anonymous(this="concat", expressions=[sub.this, sub.expression])
+        elif isinstance(sub, exp.IntDiv):
+            new = exp.Paren(this=exp.Var(this="%s div %s" % (
+                sub.this.sql("databricks", normalize_functions="lower"),
+                sub.expression.sql("databricks", normalize_functions="lower"))))
+        elif isinstance(sub, exp.Neg):
+            new = exp.Paren(this=exp.Var(this="- " + sub.this.sql(
+                "databricks", normalize_functions="lower")))
+        elif isinstance(sub, (exp.Binary, exp.Not)) and not isinstance(sub.parent, exp.Paren):
+            new = exp.Paren(this=sub.copy())
+        if new is not None:
+            if sub is node:
+                node = new
+            else:
+                sub.replace(new)
+    return node.sql(dialect="databricks", normalize_functions="lower")
+
+
+def _written_name(node, sql):
+    """The synonym ``sql`` wrote for a function sqlglot renamed, or None."""
+    start, end = node.meta.get("start"), node.meta.get("end")
+    if not sql or not isinstance(node, exp.Func) or start is None or end is None:
+        return None
+    written = sql[start:end + 1].lower()
+    canonical = _SYNONYMS.get(written)
+    text = node.sql(dialect="databricks", normalize_functions="lower")
+    return written if canonical and text.startswith(canonical + "(") else None
+
+
+def _generate(tree, schemas=None, sql=None):
+    names = _output_names(tree, sql)
     tree = functions.databricks_timestamps(tree)
     tree = _group_modifiers(tree)
     tree = _typed(tree, schemas)
@@ -570,10 +625,10 @@ def _generate(tree, schemas=None):
     tree = _functions(tree)
     tree = _ansi_division(tree)
     tree = _intervals(tree)
-    for select, position, name, text in names:
+    for select, position, name, _text in names:
+        # always: DuckDB would name it in its own text (count_star(), "first"(s))
         node = select.expressions[position]
-        if node.sql() != text:
-            node.replace(exp.alias_(node.copy(), name, quoted=True))
+        node.replace(exp.alias_(node.copy(), name, quoted=True))
     try:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
@@ -792,7 +847,7 @@ def transpile(sql, resolve, catalog=None, schema=None, schemas=None):
                 new.set(key, value)
         table.replace(new)
     params = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
-    text = _generate(tree, _schemas({r: schemas(r) for r in names}) if schemas else {})
+    text = _generate(tree, _schemas({r: schemas(r) for r in names}) if schemas else {}, sql)
     return text, params, names, column_names(tree, text)
 
 

@@ -219,6 +219,19 @@ class TestDatabricksResultTypes(BaseCase):
                                    "FROM lab.gold.facts"),
                          [{"x": None, "h": 0.5}, {"x": None, "h": 1.0}])
 
+    def test_columns_without_an_alias_are_named_as_databricks_names_them(self):
+        # Spark's toPrettySQL, which names a warehouse's result columns: a view built
+        # locally gets the fields a workspace gives (DuckDB said count_star(), "first"(qty))
+        table = self.result(
+            "SELECT name, count(*), sum(f.qty), qty + zero * 2, first(name), "
+            "collect_list(name), upper(name), nvl(name, 'n/a'), NOT qty = zero, -qty, "
+            "qty div 2, name || '!', LEN(name) FROM lab.gold.facts AS f GROUP BY name, qty, "
+            "zero")
+        self.assertEqual(table.schema.names, [
+            "name", "count(1)", "sum(qty)", "(qty + (zero * 2))", "first(name)",
+            "collect_list(name)", "upper(name)", "nvl(name, n/a)", "(NOT (qty = zero))",
+            "(- qty)", "(qty div 2)", "concat(name, !)", "len(name)"])
+
     def test_an_error_met_while_streaming_is_a_databricks_error(self):
         # the divisor is 0 in the last row only: DuckDB meets it after many batches out
         n = 600_000
