@@ -118,7 +118,9 @@ def from_duckdb(exc, names=None):
     for registered, written in sorted((names or {}).items(), key=lambda kv: -len(kv[0])):
         text = text.replace(registered, written)
     text = re.sub(r"^[A-Za-z ]+ Error: ", "", text)
-    raised = re.search(r"\[(DIVIDE_BY_ZERO|USER_RAISED_EXCEPTION|UNSUPPORTED_FEATURE)\] "
+    raised = re.search(r"\[(DIVIDE_BY_ZERO|USER_RAISED_EXCEPTION|UNSUPPORTED_FEATURE|"
+                       r"CAST_INVALID_INPUT|INVALID_ARRAY_INDEX_IN_ELEMENT_AT|"
+                       r"INVALID_INDEX_OF_ZERO)\] "
                        r"(.*) SQLSTATE: (\w{5})$", text, re.S)
     if raised:  # an error() of a transpiled guard or raise_error
         return LocalSQLError(raised.group(1), raised.group(3), raised.group(2))
@@ -439,18 +441,145 @@ def _known_type(node, columns):
     return None
 
 
+def _error(*parts):
+    """DuckDB's ``error()`` of a Databricks error text (read back by from_duckdb)."""
+    return exp.Anonymous(this="error", expressions=[
+        exp.Anonymous(this="concat", expressions=list(parts))])
+
+
+_STRINGS = (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR)
+_DUCKDB_INTS = {exp.DataType.Type.TINYINT: "TINYINT", exp.DataType.Type.SMALLINT: "SMALLINT",
+                exp.DataType.Type.INT: "INT", exp.DataType.Type.BIGINT: "BIGINT"}
+
+
+def _cast_integer_text(node):
+    """ANSI mode: a string cast to an integer must be an integer literal (``'12.5'`` fails
+    with CAST_INVALID_INPUT, where DuckDB rounds to 13; try_cast gives NULL)."""
+    value = node.this
+    text = exp.cast(value.copy(), "VARCHAR")
+    valid = exp.Anonymous(this="regexp_full_match", expressions=[
+        exp.Trim(this=text.copy()), exp.Literal.string(r"[+-]?[0-9]+")])
+    fail = _error(exp.Literal.string("[CAST_INVALID_INPUT] The value '"), text.copy(),
+                  exp.Literal.string(
+                      "' of the type \"STRING\" cannot be cast to \"%s\" because it is "
+                      "malformed. Correct the value as per the syntax, or change its target "
+                      "type. Use `try_cast` to tolerate malformed input and return NULL "
+                      "instead. If necessary set \"ANSI_MODE\" to \"false\" to bypass this "
+                      "error. SQLSTATE: 22018" % _DUCKDB_INTS[node.to.this]))
+    if isinstance(node, exp.TryCast):  # NULL instead of the error
+        fail = exp.Null()
+    node.set("this", exp.Case(ifs=[exp.If(this=exp.Or(
+        this=exp.Is(this=value.copy(), expression=exp.Null()), expression=valid),
+        true=value.copy())], default=fail))
+
+
 def _ansi_cast(node, columns):
     """A cast as Databricks does it where DuckDB differs: a fractional number to an
     integer is truncated (DuckDB rounds), a timestamp to a string has no offset (DuckDB
-    writes ``+00``)."""
-    source = _known_type(node.this, columns)
-    if source is None or node.to is None:
+    writes ``+00``), a number to a TIMESTAMP is seconds since the epoch (DuckDB has no
+    such cast), a malformed string to an integer fails (ANSI mode)."""
+    if node.to is None:
         return
-    if node.to.this in _INTEGRAL and source.this in _FRACTIONAL:
+    source = _known_type(node.this, columns)
+    literal = unparen(node.this)
+    if source is None and isinstance(literal, exp.Literal) and literal.is_string:
+        source = exp.DataType.build("STRING")
+    if source is None:
+        return
+    if node.to.this in _INTEGRAL and source.this in _STRINGS:
+        _cast_integer_text(node)
+    elif node.to.this in _TIMESTAMPS and source.this in _INTEGRAL + _FRACTIONAL:
+        seconds = node.this
+        if source.this == exp.DataType.Type.DECIMAL:
+            seconds = exp.cast(seconds, "DOUBLE")
+        node.set("this", exp.Anonymous(this="to_timestamp", expressions=[seconds]))
+    elif node.to.this in _INTEGRAL and source.this in _FRACTIONAL:
         node.set("this", exp.Anonymous(this="trunc", expressions=[node.this]))
     elif node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) \
             and source.this in _TIMESTAMPS:
         node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("TIMESTAMP")))
+
+
+def _is_array(node, columns):
+    """True when ``node`` is sure to be an ARRAY (a literal, a typed column, a cast)."""
+    node = unparen(node)
+    if isinstance(node, exp.Array):
+        return True
+    kind = _known_type(node, columns) if isinstance(node, (exp.Column, exp.Cast)) else None
+    return kind is not None and kind.this == exp.DataType.Type.ARRAY
+
+
+def _element_at(node):
+    """ANSI mode: ``element_at(array, i)`` fails for an index 0 or past either end, where
+    DuckDB gives NULL (``try_element_at`` keeps the NULL)."""
+    array, index = node.this, node.expressions[0]
+    size = exp.Anonymous(this="len", expressions=[array.copy()])
+    past = _error(exp.Literal.string("[INVALID_ARRAY_INDEX_IN_ELEMENT_AT] The index "),
+                  exp.cast(index.copy(), "VARCHAR"),
+                  exp.Literal.string(" is out of bounds. The array has "),
+                  exp.cast(size.copy(), "VARCHAR"),
+                  exp.Literal.string(
+                      " elements. Use `try_element_at` to tolerate accessing element at "
+                      "invalid index and return NULL instead. If necessary set \"ANSI_MODE\" "
+                      "to \"false\" to bypass this error. SQLSTATE: 22003"))
+    zero = _error(exp.Literal.string(
+        "[INVALID_INDEX_OF_ZERO] The index 0 is invalid. An index shall be either < 0 or > 0 "
+        "(the first element has index 1). SQLSTATE: 22003"))
+    guarded = exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=index.copy(), expression=exp.Literal.number(0)), true=zero),
+        exp.If(this=exp.GT(this=exp.Anonymous(this="abs", expressions=[index.copy()]),
+                           expression=size), true=past)], default=index.copy())
+    node.set("expressions", [guarded])
+
+
+def _rounded(node, columns):
+    """ceil / floor with Databricks' types: a BIGINT, or DECIMAL(p - s + 1, 0) of a
+    DECIMAL(p, s); with a scale a DECIMAL, rounded in decimal (sqlglot's form is a
+    DOUBLE). Left as DuckDB gives it where the argument's type is unknown."""
+    value = unparen(node.this)
+    while isinstance(value, exp.Neg):
+        value = unparen(value.this)
+    kind = _known_type(node.this, columns)
+    digits = _decimal_of(value, columns)
+    if kind is None or (kind.this not in _INTEGRAL and kind.this not in _FRACTIONAL):
+        return
+    scale = node.args.get("decimals")
+    if scale is None:
+        if kind.this == exp.DataType.Type.DECIMAL and digits:
+            to = _decimal_type(min(digits[0] - digits[1] + 1, 38), 0)
+        else:
+            to = exp.DataType.build("BIGINT")
+        node.replace(exp.Cast(this=node.copy(), to=to))
+        return
+    target = unparen(scale)
+    sign = -1 if isinstance(target, exp.Neg) else 1
+    target = unparen(target.this) if sign < 0 else target
+    if not (isinstance(target, exp.Literal) and target.is_int):
+        raise SQLNotTranspilable("%s needs a literal integer scale" % node.key)
+    target = sign * int(target.this)
+    if kind.this in _INTEGRAL:
+        p_in, s_in = _INT_DIGITS[kind.this], 0
+        floor = {exp.DataType.Type.TINYINT: 3, exp.DataType.Type.SMALLINT: 5,
+                 exp.DataType.Type.INT: 10}.get(kind.this, 20)
+        precision, result = max(floor, -target + 1), 0
+    elif kind.this == exp.DataType.Type.DECIMAL and digits:
+        p_in, s_in = digits
+        precision, result = max(p_in - s_in + 1, -target + 1), min(s_in, max(0, target))
+    else:  # DOUBLE, FLOAT
+        p_in, s_in = 38, 15
+        precision, result = max(30, -target + 1), min(15, max(0, target))
+    precision = min(precision + (result if kind.this != exp.DataType.Type.DECIMAL else 0), 38)
+    value = exp.Cast(this=node.this.copy(), to=_decimal_type(38, min(s_in, 38 - (
+        p_in - s_in)) if kind.this == exp.DataType.Type.DECIMAL else s_in))
+    if target < s_in:
+        # x rounded at 10^-target: ceil(x * 10^target) * 10^-target, all in DECIMAL
+        up = exp.Literal.number("1" + "0" * target) if target >= 0 else \
+            exp.Literal.number("0." + "0" * (-target - 1) + "1")
+        down = exp.Literal.number("0." + "0" * (target - 1) + "1") if target > 0 else \
+            exp.Literal.number("1" + "0" * -target)
+        value = exp.Mul(this=type(node)(this=exp.Mul(this=value, expression=up)),
+                        expression=down)
+    node.replace(exp.Cast(this=value, to=_decimal_type(precision, result)))
 
 
 def _typed(tree, schemas):
@@ -499,6 +628,12 @@ def _typed(tree, schemas):
                               to=_decimal_type(precision, scale)))
     for node in list(tree.find_all(exp.Cast)):
         _ansi_cast(node, columns)
+    for node in list(tree.find_all(exp.Bracket)):
+        if node.args.get("offset") == 1 and not node.args.get("safe") and \
+                len(node.expressions) == 1 and _is_array(node.this, columns):
+            _element_at(node)
+    for node in list(tree.find_all(exp.Ceil, exp.Floor)):
+        _rounded(node, columns)
     for call in list(tree.find_all(exp.Anonymous)) if schemas is not None else ():
         if str(call.this).lower() == "hash" and call.expressions:
             murmur = spark_hash.spark_hash(call, columns)

@@ -455,12 +455,114 @@ def _array_remove(node):
 def _array_distinct(node):
     """The first of each value, in order, a NULL kept once (DuckDB's list_distinct drops
     NULLs and loses the order)."""
-    array = node.this
+    return _distinct_in_order(node.this)
+
+
+def _distinct_in_order(array):
     keep = exp.Lambda(this=exp.EQ(this=_call("list_position", array.copy(),
                                              exp.column("__x")),
                                   expression=exp.column("__i")),
                       expressions=[exp.to_identifier("__x"), exp.to_identifier("__i")])
     return _call("list_filter", array.copy(), keep)
+
+
+def _has_null(array):
+    return exp.LT(this=_call("list_count", array.copy()), expression=_call("len", array.copy()))
+
+
+def _array_union(call):
+    """The distinct elements of both arrays in order, a NULL kept once."""
+    return _distinct_in_order(_call("list_concat", *call.expressions))
+
+
+def _arrays_overlap(call):
+    """NULL when no common non-NULL element, both arrays non-empty and one holds a NULL."""
+    one, two = call.expressions
+    empty = exp.Or(this=exp.EQ(this=_call("len", one.copy()), expression=exp.Literal.number(0)),
+                   expression=exp.EQ(this=_call("len", two.copy()),
+                                     expression=exp.Literal.number(0)))
+    return exp.Case(ifs=[
+        exp.If(this=exp.Or(this=exp.Is(this=one.copy(), expression=exp.Null()),
+                           expression=exp.Is(this=two.copy(), expression=exp.Null())),
+               true=_cast(exp.Null(), "BOOLEAN")),
+        exp.If(this=_call("list_has_any", one.copy(), two.copy()), true=exp.true()),
+        exp.If(this=exp.And(this=exp.Not(this=exp.Paren(this=empty)), expression=exp.Paren(
+            this=exp.Or(this=_has_null(one), expression=_has_null(two)))),
+            true=_cast(exp.Null(), "BOOLEAN"))], default=exp.false())
+
+
+def _exists(node):
+    """exists(array, x -> cond): true if a cond is true, else NULL if one is NULL."""
+    if not isinstance(node.expression, exp.Lambda):
+        return None
+    found = _call("list_transform", node.this, node.expression)
+    return exp.Case(ifs=[
+        exp.If(this=exp.Is(this=node.this.copy(), expression=exp.Null()),
+               true=_cast(exp.Null(), "BOOLEAN")),
+        exp.If(this=_call("list_contains", found.copy(), exp.true()), true=exp.true()),
+        exp.If(this=_has_null(found), true=_cast(exp.Null(), "BOOLEAN"))], default=exp.false())
+
+
+def _width_bucket(node):
+    """Spark's WidthBucket: 0 below the range, n + 1 above it, a BIGINT; NULL for n <= 0 or
+    an empty range (DuckDB has no width_bucket)."""
+    value, low, high, n = (_cast(node.args[k], "DOUBLE") for k in (
+        "this", "min_value", "max_value", "num_buckets"))
+    count = _cast(node.args["num_buckets"], "BIGINT")
+
+    def bucket(distance):
+        return exp.Add(this=_cast(_call("trunc", exp.Div(this=exp.Mul(
+            this=n.copy(), expression=exp.Paren(this=distance)), expression=exp.Paren(
+            this=_call("abs", exp.Sub(this=high.copy(), expression=low.copy()))))), "BIGINT"),
+            expression=exp.Literal.number(1))
+
+    over = exp.Add(this=count.copy(), expression=exp.Literal.number(1))
+    rising = exp.Case(ifs=[
+        exp.If(this=exp.LT(this=value.copy(), expression=low.copy()),
+               true=exp.Literal.number(0)),
+        exp.If(this=exp.GTE(this=value.copy(), expression=high.copy()), true=over.copy())],
+        default=bucket(exp.Sub(this=value.copy(), expression=low.copy())))
+    falling = exp.Case(ifs=[
+        exp.If(this=exp.GT(this=value.copy(), expression=low.copy()),
+               true=exp.Literal.number(0)),
+        exp.If(this=exp.LTE(this=value.copy(), expression=high.copy()), true=over.copy())],
+        default=bucket(exp.Sub(this=low.copy(), expression=value.copy())))
+    return _cast(exp.Case(ifs=[
+        exp.If(this=exp.Or(this=exp.LTE(this=count.copy(), expression=exp.Literal.number(0)),
+                           expression=exp.EQ(this=low.copy(), expression=high.copy())),
+               true=exp.Null()),
+        exp.If(this=exp.LT(this=low.copy(), expression=high.copy()), true=rising)],
+        default=falling), "BIGINT")
+
+
+def _last_ignoring_nulls(node):
+    """last(x, true) / last(x) IGNORE NULLS as an aggregate: DuckDB's last over the
+    non-NULL rows (it has IGNORE NULLS for window functions only)."""
+    if not isinstance(node.this, exp.Last) or node.find_ancestor(exp.Window) or isinstance(
+            node.parent, exp.Window):
+        return None
+    value = node.this.this
+    return exp.Filter(this=exp.Last(this=value), expression=exp.Where(
+        this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+
+
+def _int_div(node):
+    """div: the integral part, a BIGINT (DuckDB's // of a decimal keeps the fraction)."""
+    left, right = node.this, node.expression
+    whole = exp.Sub(this=exp.Paren(this=left.copy()), expression=exp.Mod(
+        this=exp.Paren(this=left.copy()), expression=exp.Paren(this=right.copy())))
+    return _cast(exp.IntDiv(this=exp.Paren(this=whole), expression=right.copy()), "BIGINT")
+
+
+def _size(node):
+    # cardinality: of an ARRAY or a MAP (DuckDB's array_length takes a list only)
+    return _cast(_call("cardinality", node.this), "INT")
+
+
+def _refused_function(name, why):
+    def refuse(node):
+        raise Refused("%s %s (in %s)" % (name, why, _sql(node)))
+    return refuse
 
 
 def _split(node):
@@ -494,7 +596,7 @@ def _bround(call):
     return _call("round_even", *args[:2])
 
 
-_RENAMED = {"btrim": "trim", "every": "bool_and", "octet_length": "strlen"}
+_RENAMED = {"btrim": "trim", "every": "bool_and", "some": "bool_or", "octet_length": "strlen"}
 
 
 def _anonymous(call):
@@ -503,6 +605,10 @@ def _anonymous(call):
         return _format_number(call)
     if name == "pmod" and len(call.expressions) == 2:
         return _pmod(call)
+    if name == "array_union" and len(call.expressions) == 2:
+        return _array_union(call)
+    if name == "arrays_overlap" and len(call.expressions) == 2:
+        return _arrays_overlap(call)
     if name == "bround" and 1 <= len(call.expressions) <= 2:
         return _bround(call)
     if name == "make_date" and len(call.expressions) == 3:
@@ -556,6 +662,13 @@ def rewrite(tree):
         (exp.SubstringIndex, _substring_index), (exp.ArrayContains, _array_contains),
         (exp.ArrayRemove, _array_remove), (exp.ArrayDistinct, _array_distinct),
         (exp.RegexpSplit, _split), (exp.Anonymous, _anonymous),
+        (exp.ArraySize, _size), (exp.Exists, _exists), (exp.WidthBucket, _width_bucket),
+        (exp.IgnoreNulls, _last_ignoring_nulls), (exp.IntDiv, _int_div),
+        (exp.Sign, lambda node: _cast(_call("sign", node.this), "DOUBLE")),
+        (exp.ToNumber, _refused_function("to_number", "is not known here")),
+        (exp.ToChar, lambda node: _refused_function(
+            "to_char", "with a format is not known here")(node)
+            if node.args.get("format") is not None else None),
     ]
     # innermost first: a rewritten argument is read as what it now is
     for node in reversed(list(tree.walk())):

@@ -49,6 +49,12 @@ class TestLakehouseFunctions(BaseCase):
         if arrow_type is not None:
             self.assertEqual(kind, arrow_type, sql)
 
+    def assertFails(self, sql, error_class, sql_state):
+        with self.assertRaises(dialect.LocalSQLError) as caught:
+            self.lake.execute(sql).read_all()  # when the view is refreshed
+        self.assertEqual((caught.exception.error_class, caught.exception.sql_state),
+                         (error_class, sql_state), sql)
+
     def assertRefused(self, sql, *texts):
         with self.assertRaises(dialect.SQLNotTranspilable) as caught:
             dialect.check_select(sql)  # when the view or job step is saved
@@ -399,3 +405,85 @@ class TestLakehouseFunctions(BaseCase):
                           {"a": "A1", "b": 1, "dr": 1, "r": 1},
                           {"a": "A1", "b": 2, "dr": 2, "r": 3},
                           {"a": "A2", "b": 3, "dr": 1, "r": 1}])
+
+    def test_maps_arrays_and_higher_order_functions(self):
+        # DOCS size (of a MAP too), explode; array_union, arrays_overlap
+        self.assertDocumented("SELECT size(map('a', 1, 'b', 2))", 2, pa.int32())
+        self.assertDocumented("SELECT array_union(array(1, 2, 2, 3), array(1, 3, 5))",
+                              [1, 2, 3, 5])
+        self.assertDocumented("SELECT arrays_overlap(array(1, 2, 3), array(3, 4, 5))", True)
+        self.assertEqual(self.value("SELECT arrays_overlap(array(1, 2, NULL, 3), "
+                                    "array(NULL, 4, 5))"), (None, pa.bool_()))
+        # DOCS exists (with a lambda): NULL when no element matches and one gives NULL
+        self.assertDocumented("SELECT exists(array(1, 2, 3), x -> x % 2 == 0)", True)
+        self.assertDocumented("SELECT exists(array(1, 2, 3), x -> x % 2 == 10)", False)
+        self.assertEqual(self.value("SELECT exists(array(1, NULL, 3), x -> x % 2 == 0)")[0],
+                         None)
+        self.assertDocumented("SELECT exists(array(0, NULL, 2, 3, NULL), x -> x IS NULL)",
+                              True)
+        self.assertDocumented("SELECT exists(array(1, 2, 3), x -> x IS NULL)", False)
+        # DOCS element_at: ANSI mode fails past the end and at 0; try_element_at is NULL
+        self.assertDocumented("SELECT element_at(array(1, 2, 3), -1)", 3)
+        self.assertEqual(self.value("SELECT try_element_at(array(1, 2, 3), 5)")[0], None)
+        self.assertFails("SELECT element_at(array(1, 2, 3), 5)",
+                         "INVALID_ARRAY_INDEX_IN_ELEMENT_AT", "22003")
+        self.assertFails("SELECT element_at(array(1, 2, 3), 0)", "INVALID_INDEX_OF_ZERO",
+                         "22003")
+        # DOCS invalid-array-index-in-element-at-error-class
+        self.assertFails("SELECT element_at(array('a', 'b', 'c'), index) FROM VALUES(1), (4) "
+                         "AS T(index)", "INVALID_ARRAY_INDEX_IN_ELEMENT_AT", "22003")
+
+    def test_boolean_and_last_aggregates(self):
+        # some: a synonym of any (spark.apache.org/docs/latest/api/sql, any / some examples)
+        self.assertDocumented("SELECT some(col) FROM VALUES (true), (false), (false) AS "
+                              "tab(col)", True)
+        self.assertDocumented("SELECT some(col) FROM VALUES (false), (false), (NULL) AS "
+                              "tab(col)", False)
+        # DOCS last: ignoreNull
+        self.assertDocumented("SELECT last(col, true) FROM VALUES (10), (5), (NULL) AS tab(col)",
+                              5)
+        self.assertDocumented("SELECT last(col) IGNORE NULLS FROM VALUES (10), (5), (NULL) AS "
+                              "tab(col)", 5)
+
+    def test_bucketing_and_number_types(self):
+        # DOCS width_bucket
+        self.assertDocumented("SELECT width_bucket(5.3, 0.2, 10.6, 5)", 3)
+        self.assertDocumented("SELECT width_bucket(-2.1, 1.3, 3.4, 3)", 0)
+        self.assertDocumented("SELECT width_bucket(8.1, 0.0, 5.7, 4)", 5)
+        self.assertDocumented("SELECT width_bucket(-0.9, 5.2, 0.5, 2)", 3)
+        # DOCS ceil, floor: a BIGINT; of a DECIMAL(p, s) a DECIMAL(p - s + 1, 0); with a
+        # targetScale a DECIMAL
+        self.assertDocumented("SELECT ceil(5)", 5, pa.int64())
+        self.assertDocumented("SELECT ceil(-0.1)", Decimal("0"), pa.decimal128(1, 0))
+        self.assertDocumented("SELECT ceil(5.4)", Decimal("6"), pa.decimal128(2, 0))
+        self.assertDocumented("SELECT ceil(3345.1, -2)", Decimal("3400"), pa.decimal128(5, 0))
+        self.assertDocumented("SELECT ceil(-12.345, 1)", Decimal("-12.3"), pa.decimal128(3, 1))
+        self.assertDocumented("SELECT floor(-0.1)", Decimal("-1"), pa.decimal128(1, 0))
+        self.assertDocumented("SELECT floor(5)", 5, pa.int64())
+        self.assertDocumented("SELECT floor(3345.1, -2)", Decimal("3300"), pa.decimal128(5, 0))
+        self.assertDocumented("SELECT floor(-12.345, 1)", Decimal("-12.4"),
+                              pa.decimal128(3, 1))
+        # DOCS sign: a DOUBLE; div: a BIGINT, the integral part
+        self.assertDocumented("SELECT sign(40)", 1.0, pa.float64())
+        self.assertDocumented("SELECT 3 div 2", 1, pa.int64())
+        self.assertDocumented("SELECT -5.9 div 1", -5, pa.int64())
+        self.assertFails("SELECT -5.9 div 0", "DIVIDE_BY_ZERO", "22012")
+
+    def test_ansi_casts(self):
+        # DOCS int, cast-invalid-input-error-class: '1.0' cannot be cast to an integral
+        # type in ANSI mode (DuckDB rounded '12.5' to 13); try_cast gives NULL
+        self.assertDocumented("SELECT int('5')", 5, pa.int32())
+        self.assertFails("SELECT int('abc')", "CAST_INVALID_INPUT", "22018")
+        self.assertFails("SELECT CAST('12.5' AS INT)", "CAST_INVALID_INPUT", "22018")
+        self.assertEqual(self.value("SELECT try_cast('12.5' AS INT)")[0], None)
+        # DOCS cast (numeric to TIMESTAMP: seconds since the epoch), timestamp_seconds'
+        # examples; the page's 07:30 is its session's time, in UTC 15:30
+        self.assertDocumented("SELECT timestamp(1230219000)", utc(2008, 12, 25, 15, 30),
+                              TIMESTAMP)
+        self.assertDocumented("SELECT timestamp(1230219000.123)",
+                              utc(2008, 12, 25, 15, 30, 0, 123000))
+
+    def test_number_formats_refused(self):
+        # DOCS to_number, to_char: format models not known here, refused when saved
+        self.assertRefused("SELECT to_number('$345', 'S$999,099.99')", "to_number")
+        self.assertRefused("SELECT to_char(454, '999')", "to_char")
