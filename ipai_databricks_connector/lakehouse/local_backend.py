@@ -540,7 +540,8 @@ class LocalLakehouse:
 
     def committed_version(self, name, txn):
         """The table version written by transaction ``txn``, or None if it never ran."""
-        if not (txn and self.table_exists(name)):
+        name = txn and self.stored_name(name)
+        if not name:
             return None
         table = self._table(name)
         if table.transaction_version(txn) is None:
@@ -557,6 +558,8 @@ class LocalLakehouse:
         """
         if mode not in ("overwrite", "append"):
             raise ValueError("mode must be overwrite or append")
+        # DEMO.Silver.Sales is the table demo.silver.sales, as on Databricks: never a twin
+        name = self.stored_name(name) or name
         done = self.committed_version(name, txn)
         if done is not None:
             return done

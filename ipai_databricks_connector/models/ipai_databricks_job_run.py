@@ -10,6 +10,7 @@ from duckdb import Error as DuckDBError
 from odoo import api, fields, models
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.exceptions import UserError
+from odoo.tools import escape_psql
 
 from ..lakehouse import errors, quality
 from ..lakehouse.statement_client import run_summary
@@ -213,7 +214,8 @@ class IpaiDatabricksJobRun(models.Model):
         job = self.job_id
         table = (job.target_table or "").strip()
         rules = self.env["ipai.databricks.quality.rule"].search([
-            ("table_name", "=", table), ("active", "=", True)])
+            # names are case-insensitive, as on Databricks; "_" is no wildcard
+            ("table_name", "=ilike", escape_psql(table)), ("active", "=", True)])
         if not rules or not table:
             return
         try:

@@ -35,6 +35,30 @@ class TestDatabricksJobs(LakeCase):
         rows = self.lake.execute("SELECT * FROM demo.gold.by_region").read_all().to_pylist()
         self.assertEqual(rows, [{"region": "NCR", "transactions": 10 + 12 + 14}])
 
+    def test_table_rules_match_the_target_as_databricks_names_do(self):
+        # Names are case-insensitive on Databricks: a rule written for demo.silver.sales
+        # checks the job writing DEMO.Silver.Sales; "_" is no wildcard (demo.silver.sa_es
+        # is another table, whose rule never runs here).
+        self.lake.write_table("demo.bronze.sales", sales_table())
+        self.lake.write_table("demo.silver.sales", sales_table(days=1))  # written before
+        job = self.make_job("Silver", "SELECT * FROM demo.bronze.sales", "DEMO.Silver.Sales")
+        Rule = self.env["ipai.databricks.quality.rule"]
+        mine = Rule.create({"name": "Store set", "table_name": "demo.silver.sales",
+                            "layer": "silver", "kind": "not_null", "column": "store_id"})
+        other = Rule.create({"name": "Other table", "table_name": "demo.silver.sa_es",
+                             "layer": "silver", "kind": "min_row_count", "min_rows": 10**9})
+        with trap_jobs() as trap:
+            run = job.action_run_now()
+            drain(trap)
+        self.assertEqual(run.state, "success", run.message)
+        self.assertEqual(run.quality_result_ids.rule_id, mine)
+        self.assertEqual(run.quality_result_ids.pass_rate, 100.0)
+        self.assertFalse(other.result_ids)
+        # the job overwrote that table, and made no second one beside it
+        self.assertEqual(self.lake.list_tables(), ["demo.bronze.sales", "demo.silver.sales"])
+        self.assertEqual(self.lake.execute("SELECT count(*) AS n FROM demo.silver.sales")
+                         .read_all().to_pylist(), [{"n": len(sales_table())}])
+
     def test_failed_step_is_recorded_and_downstream_waits(self):
         silver = self.make_job("Silver", "SELECT * FROM demo.bronze.nothing_here",
                                "demo.silver.sales")
